@@ -1,0 +1,144 @@
+"""All configuration in one place: environment variables with documented defaults.
+
+The embedded defaults keep everything under ``<project>/.citylake`` (git-ignored):
+the lake on local disk, DuckDB warehouse files, SQLite metadata for Airflow and
+Superset, Spark in ``local[*]``. Pointing the same code at Postgres metadata, a
+Spark cluster or another lake root is a matter of setting the variables below.
+
+| variable | default | meaning |
+|---|---|---|
+| CITYLAKE_PROJECT_DIR | the repository checkout | where dags/, dbt_project/, dashboards/ live |
+| CITYLAKE_HOME | <project>/.citylake | working state of this installation |
+| CITYLAKE_LAKE_ROOT | <home>/lake | bronze / quarantine / gold / meta tables |
+| CITYLAKE_SOURCES_ROOT | <home>/sources | the demo city's source systems (SQLite files, drop folders) |
+| CITYLAKE_TRUTH_ROOT | <home>/truth | generator ground truth; the pipeline never reads it |
+| CITYLAKE_WAREHOUSE_DIR | <home>/warehouse | dbt's build file and the published serving file |
+| CITYLAKE_SPARK_MASTER | local[*] | e.g. spark://127.0.0.1:7077 for a standalone cluster |
+| CITYLAKE_SPARK_DRIVER_MEMORY | 2g | driver memory of the Spark session |
+| AIRFLOW_HOME | <home>/airflow | Airflow's home (config, logs) |
+| CITYLAKE_AIRFLOW_DB_URL | sqlite:///<home>/airflow/airflow.db | Airflow metadata DB (postgresql+psycopg2://... at scale) |
+| CITYLAKE_AIRFLOW_PORT | 8080 | Airflow api-server port on 127.0.0.1 |
+| CITYLAKE_SUPERSET_VENV | <project>/.venv-superset | Superset's own virtual environment |
+| CITYLAKE_SUPERSET_HOME | <home>/superset | Superset's config and SQLite metadata |
+| CITYLAKE_SUPERSET_DB_URL | sqlite:///<home>/superset/superset.db | Superset metadata DB |
+| CITYLAKE_SUPERSET_PORT | 8088 | Superset port on 127.0.0.1 |
+| CITYLAKE_ADMIN_USER / CITYLAKE_ADMIN_PASSWORD | admin / admin | admin login created for the local UIs |
+| CITYLAKE_DEMO_SEED / CITYLAKE_DEMO_DAYS / CITYLAKE_DEMO_START | 42 / 56 / 2026-09-01 | the embedded demo city |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    home: Path
+    lake_root: Path
+    sources_root: Path
+    truth_root: Path
+    warehouse_dir: Path
+    spark_master: str
+    spark_driver_memory: str
+    airflow_home: Path
+    airflow_db_url: str
+    airflow_port: int
+    superset_venv: Path
+    superset_home: Path
+    superset_db_url: str
+    superset_port: int
+    admin_user: str
+    admin_password: str
+    demo_seed: int
+    demo_days: int
+    demo_start: date
+    extra: dict[str, str] = field(default_factory=dict)
+
+    # Derived locations: one definition so every layer agrees on them.
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_dir / "dbt_project"
+
+    @property
+    def dags_dir(self) -> Path:
+        return self.project_dir / "dags"
+
+    @property
+    def dashboards_dir(self) -> Path:
+        return self.project_dir / "dashboards"
+
+    @property
+    def build_db(self) -> Path:
+        """The DuckDB file dbt writes. Nobody else opens it."""
+        return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        """The published, read-only DuckDB file Superset and departments query."""
+        return self.warehouse_dir / "serving.duckdb"
+
+    @property
+    def gold_dir(self) -> Path:
+        return self.lake_root / "gold"
+
+    @property
+    def quality_docs_dir(self) -> Path:
+        return self.home / "quality" / "data_docs"
+
+    def bronze_path(self, source_id: str) -> Path:
+        return self.lake_root / "bronze" / source_id
+
+    def quarantine_path(self, source_id: str) -> Path:
+        return self.lake_root / "quarantine" / source_id
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.lake_root / "meta" / "ingest_ledger"
+
+    @property
+    def file_ledger_path(self) -> Path:
+        return self.lake_root / "meta" / "file_ledger"
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment (cheap; call it where needed, never cache I/O)."""
+    project_dir = _env_path("CITYLAKE_PROJECT_DIR", _PACKAGE_DIR.parent)
+    home = _env_path("CITYLAKE_HOME", project_dir / ".citylake")
+    airflow_home = _env_path("AIRFLOW_HOME", home / "airflow")
+    superset_home = _env_path("CITYLAKE_SUPERSET_HOME", home / "superset")
+    env = os.environ.get
+    return Settings(
+        project_dir=project_dir,
+        home=home,
+        lake_root=_env_path("CITYLAKE_LAKE_ROOT", home / "lake"),
+        sources_root=_env_path("CITYLAKE_SOURCES_ROOT", home / "sources"),
+        truth_root=_env_path("CITYLAKE_TRUTH_ROOT", home / "truth"),
+        warehouse_dir=_env_path("CITYLAKE_WAREHOUSE_DIR", home / "warehouse"),
+        spark_master=env("CITYLAKE_SPARK_MASTER", "local[*]"),
+        spark_driver_memory=env("CITYLAKE_SPARK_DRIVER_MEMORY", "2g"),
+        airflow_home=airflow_home,
+        airflow_db_url=env("CITYLAKE_AIRFLOW_DB_URL", f"sqlite:///{airflow_home / 'airflow.db'}"),
+        airflow_port=int(env("CITYLAKE_AIRFLOW_PORT", "8080")),
+        superset_venv=_env_path("CITYLAKE_SUPERSET_VENV", project_dir / ".venv-superset"),
+        superset_home=superset_home,
+        superset_db_url=env(
+            "CITYLAKE_SUPERSET_DB_URL", f"sqlite:///{superset_home / 'superset.db'}"
+        ),
+        superset_port=int(env("CITYLAKE_SUPERSET_PORT", "8088")),
+        admin_user=env("CITYLAKE_ADMIN_USER", "admin"),
+        admin_password=env("CITYLAKE_ADMIN_PASSWORD", "admin"),
+        demo_seed=int(env("CITYLAKE_DEMO_SEED", "42")),
+        demo_days=int(env("CITYLAKE_DEMO_DAYS", "56")),
+        demo_start=date.fromisoformat(env("CITYLAKE_DEMO_START", "2026-09-01")),
+    )
