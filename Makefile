@@ -1,0 +1,61 @@
+# citylake: every set-up step lives here. `make demo` and `make test` are all a new user needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+VENV := .venv
+SS_VENV := .venv-superset
+UV := $(PYTHON) -m uv
+export UV_LINK_MODE := copy
+
+.PHONY: install demo test up down bench lint lock clean chromium uv
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+
+# The platform venv: Airflow, dbt, GX, Spark, DuckDB and citylake (editable).
+$(VENV)/.installed: requirements/main.txt pyproject.toml | uv
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet requirements/main.txt
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
+	touch $@
+
+# Superset's own venv (it pins SQLAlchemy<2 / pandas 2.1, Airflow 3 needs SQLAlchemy 2).
+$(SS_VENV)/.installed: requirements/superset.txt | uv
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(SS_VENV)
+	VIRTUAL_ENV=$(SS_VENV) $(UV) pip sync --quiet requirements/superset.txt
+	touch $@
+
+install: $(VENV)/.installed $(SS_VENV)/.installed
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+demo: install
+	$(VENV)/bin/citylake demo
+
+# pytest exits 5 when a selection collects nothing: that is not a failure of the suite.
+test: install chromium
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
+
+up: install
+	$(VENV)/bin/citylake up
+
+down:
+	$(VENV)/bin/citylake down
+
+bench: install
+	$(VENV)/bin/python -m citylake.bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check citylake dags transforms quality tests
+
+# Re-pin after editing requirements/*.in.
+lock: | uv
+	$(UV) pip compile --quiet --python-version 3.11 requirements/main.in -o requirements/main.txt
+	$(UV) pip compile --quiet --python-version 3.11 requirements/superset.in -o requirements/superset.txt
+
+clean:
+	rm -rf .citylake test-output

@@ -1,0 +1,186 @@
+"""The source catalog: one YAML declaration per source, validated into typed models.
+
+A declaration says everything downstream needs (connector, schema, identity fields,
+PII tags, cadence, share class, owner, landing expectations), so DAGs, landing
+validation and staging follow from it. A bad declaration fails with the file and
+field named.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CATALOG_DIR = Path(__file__).resolve().parent / "sources"
+
+SOURCE_ID_PATTERN = r"^[a-z][a-z0-9_]{2,62}$"
+
+
+class CatalogError(ValueError):
+    """A source declaration is invalid; the message names file and field."""
+
+
+class FieldType(StrEnum):
+    string = "string"
+    integer = "integer"
+    double = "double"
+    boolean = "boolean"
+    date = "date"
+    timestamp = "timestamp"
+
+
+class PiiTag(StrEnum):
+    direct = "direct_identifier"
+    quasi = "quasi_identifier"
+    none = "none"
+
+
+class IdentityKind(StrEnum):
+    resident_id = "resident_id"
+    uscc = "uscc"
+    legacy_registration = "legacy_registration"
+    phone = "phone"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SchemaField(_Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    type: FieldType
+    nullable: bool = True
+    pii: PiiTag = PiiTag.none
+    description: str = ""
+    # Landing expectations on this column (validated per batch by Great Expectations).
+    allowed_values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    regex: str | None = None
+    identity: IdentityKind | None = None
+
+
+class SqlConnector(_Strict):
+    kind: Literal["sql"]
+    # SQLAlchemy URL; `{sources_root}` is filled from settings so the demo's SQLite
+    # files and a real PostgreSQL/MariaDB use the same connector.
+    url: str
+    table: str
+    batch_rows: int = 50_000
+
+
+class FileDropConnector(_Strict):
+    kind: Literal["csv_drop", "ndjson_drop"]
+    path: str  # folder, relative to sources_root unless absolute
+    pattern: str = "*"
+    encoding: str = "utf-8"
+
+
+Connector = Annotated[SqlConnector | FileDropConnector, Field(discriminator="kind")]
+
+
+class ShareClass(_Strict):
+    kind: Literal["unconditional", "conditional", "not_shared"]
+    departments: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _departments_only_when_conditional(self) -> ShareClass:
+        if self.kind == "conditional" and not self.departments:
+            raise ValueError("conditional sharing needs the departments allowed")
+        if self.kind != "conditional" and self.departments:
+            raise ValueError(
+                f"departments are only meaningful for conditional sharing, not {self.kind}"
+            )
+        return self
+
+
+class Landing(_Strict):
+    # Share of rows failing row-level expectations above which the whole batch is held.
+    max_failure_rate: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+class Source(_Strict):
+    id: Annotated[str, Field(pattern=SOURCE_ID_PATTERN)]
+    department: str
+    system: str
+    description: str = ""
+    kind: Literal["department", "sensor"] = "department"
+    connector: Connector
+    cadence: str  # cron expression or Airflow preset such as "@daily"
+    primary_key: list[str]
+    cursor: str | None = None
+    schema_: Annotated[list[SchemaField], Field(alias="schema", min_length=1)]
+    share: ShareClass
+    owner: str
+    landing: Landing = Landing()
+
+    @model_validator(mode="after")
+    def _columns_exist(self) -> Source:
+        names = [f.name for f in self.schema_]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"schema declares {duplicates} more than once")
+        for key in [*self.primary_key, *([self.cursor] if self.cursor else [])]:
+            if key not in names:
+                raise ValueError(f"key/cursor column {key!r} is not in the schema")
+        if isinstance(self.connector, SqlConnector) and not self.cursor:
+            raise ValueError("a sql source needs an incremental cursor column")
+        return self
+
+    @property
+    def fields(self) -> list[SchemaField]:
+        return list(self.schema_)
+
+    def field(self, name: str) -> SchemaField:
+        for f in self.schema_:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.id} has no field {name!r}")
+
+    @property
+    def identity_fields(self) -> list[SchemaField]:
+        return [f for f in self.schema_ if f.identity is not None]
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid source declaration"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "<root>"
+        lines.append(f"  field {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_source(path: Path) -> Source:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: expected a mapping at the top level")
+    try:
+        source = Source.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogError(_format_error(path, exc)) from exc
+    if source.id != path.stem:
+        raise CatalogError(
+            f"{path}: field id: {source.id!r} must match the file name {path.stem!r}"
+        )
+    return source
+
+
+def load_catalog(directory: Path = CATALOG_DIR) -> dict[str, Source]:
+    """All sources declared in ``directory``, keyed by id, in id order."""
+    sources = [load_source(p) for p in sorted(directory.glob("*.yaml"))]
+    if not sources:
+        raise CatalogError(f"{directory}: no source declarations (*.yaml)")
+    return {s.id: s for s in sources}
+
+
+@cache
+def default_catalog() -> dict[str, Source]:
+    return load_catalog(CATALOG_DIR)

@@ -1,0 +1,183 @@
+"""The citylake command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from citylake.settings import load_settings
+
+app = typer.Typer(
+    help="citylake: the city data bureau's data platform.", no_args_is_help=True, add_completion=False
+)
+catalog_app = typer.Typer(help="The source catalog.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+console = Console()
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@catalog_app.command("list")
+def catalog_list() -> None:
+    """List the declared sources."""
+    from citylake.catalog import default_catalog
+
+    table = Table("id", "department", "connector", "cadence", "share", "fields")
+    for s in default_catalog().values():
+        table.add_row(s.id, s.department, s.connector.kind, s.cadence, s.share.kind, str(len(s.fields)))
+    console.print(table)
+
+
+@catalog_app.command("validate")
+def catalog_validate(directory: str = typer.Argument(None, help="folder of *.yaml (default: the package's)")) -> None:
+    """Validate source declarations; errors name file and field."""
+    from pathlib import Path
+
+    from citylake.catalog import CATALOG_DIR, CatalogError, load_catalog
+
+    try:
+        found = load_catalog(Path(directory) if directory else CATALOG_DIR)
+    except CatalogError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]{len(found)} source declarations valid[/green]")
+
+
+def _register_generate() -> None:
+    from citylake.cli_generate import generate_command
+
+    app.command("generate", help="Generate the demo city into its source systems (with ground truth).")(
+        generate_command
+    )
+
+
+_register_generate()
+
+
+@app.command()
+def ingest(
+    source: list[str] = typer.Argument(None, help="source ids (default: every catalog source)"),
+    verbose: bool = typer.Option(True, help="log each batch"),
+) -> None:
+    """Land new batches of sources into bronze (outside Airflow, e.g. for a one-off)."""
+    from citylake.catalog import default_catalog
+    from citylake.ingest import BatchHeldError, ingest_source
+
+    _logging(verbose)
+    failed = False
+    for source_id in source or list(default_catalog()):
+        try:
+            report = ingest_source(source_id)
+            console.print(
+                f"{source_id}: received {report.received}, landed {report.landed}, "
+                f"quarantined {report.quarantined}"
+            )
+        except BatchHeldError as exc:
+            failed = True
+            console.print(f"[red]{exc}[/red]")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def build(verbose: bool = typer.Option(False)) -> None:
+    """dbt build (all models whose inputs exist), export marts for Spark, publish for readers."""
+    from citylake import warehouse
+
+    _logging(verbose)
+    result = warehouse.run_dbt(["build", "--exclude", "tag:spark_output"])
+    warehouse.export_for_spark()
+    console.print(f"dbt: {len(result.models)} models, {result.tests_passed} tests passed in {result.seconds}s")
+    warehouse.publish()
+
+
+@app.command()
+def run(
+    logical_date: str = typer.Option(None, help="DAG run date (default: today)"),
+    dag_id: str = typer.Option("city_pipeline"),
+) -> None:
+    """Run a DAG once through real Airflow (`airflow dags test`)."""
+    from citylake.orchestration import test_dag
+
+    seconds = test_dag(dag_id, date.fromisoformat(logical_date) if logical_date else date.today())
+    console.print(f"[green]{dag_id} succeeded in {seconds:.0f}s[/green]")
+
+
+@app.command()
+def summary() -> None:
+    """Print what the last runs landed, built and produced."""
+    print_summary()
+
+
+def print_summary() -> None:
+    from citylake.summary import collect
+
+    settings = load_settings()
+    result = collect(settings)
+    table = Table("source", "batches", "received", "landed", "quarantined", "held", title="Landing")
+    for s in result.sources:
+        table.add_row(s.source_id, *(str(v) for v in (s.batches, s.received, s.landed, s.quarantined, s.held)))
+    console.print(table)
+    marts = Table("mart", "rows", title=f"Warehouse ({result.models_built} models in {settings.serving_db})")
+    for name, rows in sorted(result.marts.items()):
+        marts.add_row(name, str(rows))
+    console.print(marts)
+    console.print(
+        f"Forecasts: {result.forecast_rows} center-category-hours for {result.forecast_centers} centers. "
+        f"Warnings: {result.warnings_issued} issued, by level {result.warnings_by_level or '{}'}."
+    )
+
+
+@app.command()
+def demo(
+    skip_generate: bool = typer.Option(False, help="reuse the city already generated"),
+) -> None:
+    """Generate the demo city, run city_pipeline once through Airflow, print the summary."""
+    from citylake.cli_generate import generate_command
+    from citylake.orchestration import test_dag
+
+    settings = load_settings()
+    clock = time.perf_counter()
+    if not skip_generate:
+        generate_command()
+    console.print("[bold]Running city_pipeline through Airflow (airflow dags test)...[/bold]")
+    logical = settings.demo_start.fromordinal(settings.demo_start.toordinal() + settings.demo_days)
+    seconds = test_dag("city_pipeline", logical, settings)
+    console.print(f"[green]city_pipeline succeeded in {seconds:.0f}s[/green]")
+    print_summary()
+    console.print(
+        f"\nDemo done in {time.perf_counter() - clock:.0f}s. Open the UIs with [bold]make up[/bold]: "
+        f"Airflow http://127.0.0.1:{settings.airflow_port}  Superset http://127.0.0.1:{settings.superset_port}"
+        f"  (login {settings.admin_user} / {settings.admin_password}); GX Data Docs: "
+        f"{settings.home / 'quality' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}"
+    )
+
+
+@app.command()
+def up() -> None:
+    """Start Airflow (api-server + scheduler + dag-processor) and Superset on 127.0.0.1."""
+    from citylake import services
+
+    services.up()
+
+
+@app.command()
+def down() -> None:
+    """Stop what `citylake up` started."""
+    from citylake import services
+
+    services.down()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,50 @@
+"""The raw batch every connector yields, and the state it resumes from."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A record that could not be parsed into fields (malformed line, undecodable bytes)."""
+
+    row_number: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class RawBatch:
+    source_id: str
+    batch_id: str
+    ref: str  # human-readable lineage: file name and digest, or cursor range
+    frame: pd.DataFrame  # object columns of str/None plus int column _row_number
+    row_errors: list[RowError] = field(default_factory=list)
+    file_name: str | None = None
+    file_sha256: str | None = None
+    cursor_lo: str | None = None
+    cursor_hi: str | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows_received(self) -> int:
+        return len(self.frame) + len(self.row_errors)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What already landed, read from the ingest ledger (the lake is the state)."""
+
+    cursor_high: str | None = None
+    landed_files: frozenset[tuple[str, str]] = frozenset()  # (file name, sha256)
+
+
+def make_batch_id(source_id: str, *parts: str) -> str:
+    """Deterministic: the same delivery always gets the same id, so reruns are no-ops."""
+    digest = hashlib.sha256("\x1f".join([source_id, *parts]).encode()).hexdigest()[:20]
+    return f"{source_id}-{digest}"

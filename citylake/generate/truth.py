@@ -1,0 +1,189 @@
+"""Ground truth: what the generator knows and the pipeline must rediscover.
+
+One Parquet file per table under ``truth_root`` plus ``manifest.json``. The pipeline
+never reads these; evaluation (entity-resolution precision/recall, forecast backtests,
+warning lead times) and tests do. ``TRUTH_SCHEMAS`` is the contract for those readers:
+one place that says what each table holds.
+
+Timestamps are timezone-aware (+08:00); dates are ``date32``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+_TS = pa.timestamp("s", tz="+08:00")
+_S = pa.string()
+_LOCATION = [
+    ("district_code", _S),
+    ("district", _S),
+    ("street_code", _S),
+    ("street", _S),
+    ("community_code", _S),
+    ("community", _S),
+]
+
+TRUTH_SCHEMAS: dict[str, pa.Schema] = {
+    # The city (reference data; stable across seeds).
+    "geography": pa.schema([*_LOCATION, ("resident_weight", pa.float64())]),
+    # Working days per the holidays package (closed days, make-up working days).
+    "calendar": pa.schema(
+        [
+            ("date", pa.date32()),
+            ("working", pa.bool_()),
+            ("holiday", _S),
+            ("makeup_workday", pa.bool_()),
+        ]
+    ),
+    # Every resident; the entity the unified citizen model must rediscover.
+    "citizens": pa.schema(
+        [
+            ("citizen_id", _S),
+            ("name", _S),
+            ("gender", _S),
+            ("birth_date", pa.date32()),
+            ("resident_id", _S),
+            ("phone", _S),
+            *_LOCATION,
+            ("address", _S),
+        ]
+    ),
+    # Which citizen is behind each delivered identifying value, and how it was damaged.
+    # field: resident_id | caller_phone; corruption: null | check_char | phone_format.
+    "identity_links": pa.schema(
+        [
+            ("source_id", _S),
+            ("record_id", _S),
+            ("field", _S),
+            ("citizen_id", _S),
+            ("true_value", _S),
+            ("delivered_value", _S),
+            ("corruption", _S),
+        ]
+    ),
+    "service_centers": pa.schema(
+        [
+            ("center_id", _S),
+            ("center_name", _S),
+            ("level", _S),
+            ("district_code", _S),
+            ("street_code", _S),
+            ("counters", pa.int32()),
+            ("base_daily_tickets", pa.float64()),
+        ]
+    ),
+    # Expected arrivals per center, category and opening hour (hour = 9 means 09:00-10:00).
+    "demand_intensity": pa.schema(
+        [
+            ("date", pa.date32()),
+            ("center_id", _S),
+            ("service_category", _S),
+            ("hour", pa.int32()),
+            ("lambda", pa.float64()),
+            ("open", pa.bool_()),
+        ]
+    ),
+    # Multiplicative demand shocks baked into lambda (surges, holiday eve / rebound).
+    "demand_events": pa.schema(
+        [
+            ("kind", _S),
+            ("service_category", _S),
+            ("date", pa.date32()),
+            ("factor", pa.float64()),
+            ("note", _S),
+        ]
+    ),
+    "complaints": pa.schema(
+        [
+            ("complaint_id", _S),
+            ("competent_level", _S),
+            ("competent_department", _S),
+            ("true_district_code", _S),
+            ("true_street_code", _S),
+            ("true_community_code", _S),
+            ("location_withheld", pa.bool_()),
+            ("caller_citizen_id", _S),
+            ("caused_by", _S),
+        ]
+    ),
+    "rain_stations": pa.schema(
+        [("station_id", _S), ("name", _S), ("district_code", _S), ("street_code", _S)]
+    ),
+    # One row per (injected event, station it rained on). expected_level is computed from
+    # the delivered series (integer tenths, windows of 12 h / 6 h / 3 h ending at each ts);
+    # <level>_at is the first ts at which that level's threshold was reached.
+    "rain_events": pa.schema(
+        [
+            ("event_id", _S),
+            ("station_id", _S),
+            ("district_code", _S),
+            ("role", _S),
+            ("target_level", _S),
+            ("expected_level", _S),
+            ("start", _TS),
+            ("peak", _TS),
+            ("end", _TS),
+            ("total_mm", pa.float64()),
+            ("max_3h_mm", pa.float64()),
+            ("max_6h_mm", pa.float64()),
+            ("max_12h_mm", pa.float64()),
+            ("blue_at", _TS),
+            ("yellow_at", _TS),
+            ("orange_at", _TS),
+            ("red_at", _TS),
+        ]
+    ),
+    # kind: dropout (readings ts_from..ts_to missing) | duplicate (one message twice) |
+    # out_of_order (one message written after later ones).
+    "sensor_faults": pa.schema(
+        [
+            ("fault_id", _S),
+            ("kind", _S),
+            ("station_id", _S),
+            ("ts_from", _TS),
+            ("ts_to", _TS),
+            ("file", _S),
+            ("detail", _S),
+        ]
+    ),
+}
+MANIFEST = "manifest.json"
+
+
+def clear_truth(truth_root: Path) -> None:
+    """Remove the previous run's truth files (only the names this module writes)."""
+    for name in TRUTH_SCHEMAS:
+        (truth_root / f"{name}.parquet").unlink(missing_ok=True)
+    (truth_root / MANIFEST).unlink(missing_ok=True)
+
+
+def write_truth(
+    truth_root: Path, tables: Mapping[str, Sequence[Mapping[str, object]]]
+) -> list[Path]:
+    """Write each table (rows as dicts) with its declared schema; returns the files."""
+    truth_root.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in sorted(tables):
+        schema = TRUTH_SCHEMAS[name]
+        table = pa.Table.from_pylist(list(tables[name]), schema=schema)
+        path = truth_root / f"{name}.parquet"
+        pq.write_table(table, path, compression="zstd")
+        written.append(path)
+    return written
+
+
+def write_manifest(truth_root: Path, manifest: Mapping[str, object]) -> Path:
+    """Parameters and counts of the run (no wall-clock times: output must be reproducible)."""
+    path = truth_root / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return path
+
+
+def read_truth(truth_root: Path, name: str) -> pa.Table:
+    """Read one truth table (for evaluation and tests)."""
+    return pq.read_table(truth_root / f"{name}.parquet", schema=TRUTH_SCHEMAS[name])

@@ -1,0 +1,115 @@
+"""The ingest ledger: one row per batch, the record that every delivered row is accounted for.
+
+``rows_received = rows_landed + rows_quarantined + rows_held`` holds for every row.
+The ledger row is written last, after bronze and quarantine committed, so a batch
+whose ledger row says ``landed`` is complete. It is also the extraction state:
+cursor high-water marks and files already taken are read back from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import pyarrow as pa
+
+from citylake import lake
+from citylake.connectors.base import SourceState
+from citylake.settings import Settings
+
+LANDED = "landed"
+HELD = "held"
+FAILED = "failed"
+
+SCHEMA = pa.schema(
+    [
+        ("batch_id", pa.string()),
+        ("source_id", pa.string()),
+        ("source_system", pa.string()),
+        ("source_ref", pa.string()),
+        ("file_name", pa.string()),
+        ("file_sha256", pa.string()),
+        ("file_version", pa.int64()),
+        ("cursor_lo", pa.string()),
+        ("cursor_hi", pa.string()),
+        ("status", pa.string()),
+        ("rows_received", pa.int64()),
+        ("rows_landed", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("rows_held", pa.int64()),
+        ("schema_version", pa.int64()),
+        ("schema_note", pa.string()),
+        ("message", pa.string()),
+        ("run_id", pa.string()),
+        ("started_at", pa.timestamp("us")),
+        ("finished_at", pa.timestamp("us")),
+        ("seconds", pa.float64()),
+    ]
+)
+
+
+@dataclass
+class LedgerEntry:
+    batch_id: str
+    source_id: str
+    source_system: str
+    source_ref: str
+    file_name: str | None
+    file_sha256: str | None
+    file_version: int | None
+    cursor_lo: str | None
+    cursor_hi: str | None
+    status: str
+    rows_received: int
+    rows_landed: int
+    rows_quarantined: int
+    rows_held: int
+    schema_version: int
+    schema_note: str
+    message: str
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    seconds: float
+
+    def __post_init__(self) -> None:
+        total = self.rows_landed + self.rows_quarantined + self.rows_held
+        if total != self.rows_received:
+            raise AssertionError(
+                f"{self.source_id} batch {self.batch_id}: received {self.rows_received} "
+                f"!= landed {self.rows_landed} + quarantined {self.rows_quarantined} + held {self.rows_held}"
+            )
+
+
+def record(settings: Settings, entry: LedgerEntry) -> None:
+    rows = pa.Table.from_pylist([asdict(entry)], schema=SCHEMA)
+    lake.upsert(settings.ledger_path, rows, keys=["batch_id"])
+
+
+def read(settings: Settings) -> pa.Table:
+    table = lake.read_table(settings.ledger_path)
+    return table if table.num_columns else SCHEMA.empty_table()
+
+
+def source_state(settings: Settings, source_id: str, cursor_is_integer: bool) -> SourceState:
+    table = read(settings).to_pandas()
+    done = table[(table["source_id"] == source_id) & (table["status"] == LANDED)]
+    high: str | None = None
+    cursors = done["cursor_hi"].dropna()
+    if len(cursors):
+        high = str(max(cursors, key=int) if cursor_is_integer else max(cursors))
+    files = frozenset(
+        zip(
+            done["file_name"].dropna(),
+            done.loc[done["file_name"].notna(), "file_sha256"],
+            strict=True,
+        )
+    )
+    return SourceState(cursor_high=high, landed_files=files)
+
+
+def file_version(settings: Settings, source_id: str, file_name: str) -> int:
+    """1 for a new file name; n+1 when a changed file with a known name arrives again."""
+    table = read(settings).to_pandas()
+    seen = table[(table["source_id"] == source_id) & (table["file_name"] == file_name)]
+    return int(seen["file_sha256"].nunique()) + 1

@@ -1,0 +1,185 @@
+"""Counter staffing as an M/M/N queue (Erlang C).
+
+Notation: arrival rate λ per hour, mean handling time h in minutes, N counters.
+
+* offered load       A = λ · h / 60                                   (Erlangs)
+* Erlang B           B(0) = 1,  B(n) = A·B(n−1) / (n + A·B(n−1))
+* Erlang C           C = P(wait) = N·B(N) / (N − A·(1 − B(N)))       for N > A, else 1
+* service level      SL(t) = 1 − C · exp(−(N − A) · t / h)            for N > A, else 0
+* mean wait (ASA)    W = C · h / (N − A)                               for N > A, else ∞
+* occupancy          ρ = A / N
+
+The Erlang B recursion stays within [0, 1] at every step, so it is exact for thousands
+of counters where the textbook formula with A^N / N! overflows.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Iterator
+
+__all__ = [
+    "mean_wait_minutes",
+    "occupancy",
+    "offered_load",
+    "prob_wait",
+    "required_counters",
+    "service_level",
+]
+
+
+def _check_non_negative(name: str, value: float) -> float:
+    value = float(value)
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value
+
+
+def _check_counters(counters: int) -> int:
+    try:
+        n = operator.index(counters)
+    except TypeError:
+        raise ValueError(f"counters must be an integer, got {counters!r}") from None
+    if n < 0:
+        raise ValueError(f"counters must be >= 0, got {n}")
+    return n
+
+
+def _check_fraction(name: str, value: float, *, low_open: bool, high_open: bool) -> float:
+    value = float(value)
+    low_ok = value > 0 if low_open else value >= 0
+    high_ok = value < 1 if high_open else value <= 1
+    if math.isnan(value) or not (low_ok and high_ok):
+        bounds = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {bounds}, got {value!r}")
+    return value
+
+
+def _erlang_b_sequence(load: float) -> Iterator[float]:
+    """Yield B(0), B(1), B(2), ... for offered load ``load``."""
+    b = 1.0
+    n = 0
+    while True:
+        yield b
+        n += 1
+        b = load * b / (n + load * b)
+
+
+def _erlang_b(load: float, counters: int) -> float:
+    b = 1.0
+    for n in range(1, counters + 1):
+        b = load * b / (n + load * b)
+    return b
+
+
+def _erlang_c_from_b(load: float, counters: int, b: float) -> float:
+    if load == 0:
+        return 0.0
+    if counters <= load:
+        return 1.0
+    return counters * b / (counters - load * (1.0 - b))
+
+
+def _service_level_from_c(
+    load: float, counters: int, c: float, target_wait_minutes: float, mean_handle_minutes: float
+) -> float:
+    if load == 0:
+        return 1.0
+    if counters <= load:
+        return 0.0
+    return 1.0 - c * math.exp(-(counters - load) * target_wait_minutes / mean_handle_minutes)
+
+
+def offered_load(arrivals_per_hour: float, mean_handle_minutes: float) -> float:
+    """Offered load A = λ · h / 60 in Erlangs (λ per hour, h in minutes)."""
+    lam = _check_non_negative("arrivals_per_hour", arrivals_per_hour)
+    h = _check_non_negative("mean_handle_minutes", mean_handle_minutes)
+    return lam * h / 60.0
+
+
+def prob_wait(load: float, counters: int) -> float:
+    """Erlang C: probability that an arrival waits, C = N·B / (N − A·(1 − B)).
+
+    1.0 when N <= A (the queue grows without bound), 0.0 when A = 0.
+    """
+    a = _check_non_negative("load", load)
+    n = _check_counters(counters)
+    return _erlang_c_from_b(a, n, _erlang_b(a, n))
+
+
+def service_level(
+    load: float, counters: int, target_wait_minutes: float, mean_handle_minutes: float
+) -> float:
+    """Share of arrivals served within ``target_wait_minutes``: 1 − C · exp(−(N − A) · t / h).
+
+    0.0 when N <= A, 1.0 when A = 0.
+    """
+    a = _check_non_negative("load", load)
+    n = _check_counters(counters)
+    t = _check_non_negative("target_wait_minutes", target_wait_minutes)
+    h = _check_non_negative("mean_handle_minutes", mean_handle_minutes)
+    if a > 0 and h == 0:
+        raise ValueError("mean_handle_minutes must be > 0 when load > 0")
+    return _service_level_from_c(a, n, _erlang_c_from_b(a, n, _erlang_b(a, n)), t, h)
+
+
+def mean_wait_minutes(load: float, counters: int, mean_handle_minutes: float) -> float:
+    """Mean wait over all arrivals (ASA) in minutes: W = C · h / (N − A); ∞ when N <= A."""
+    a = _check_non_negative("load", load)
+    n = _check_counters(counters)
+    h = _check_non_negative("mean_handle_minutes", mean_handle_minutes)
+    if a == 0:
+        return 0.0
+    if n <= a:
+        return math.inf
+    return prob_wait(a, n) * h / (n - a)
+
+
+def occupancy(load: float, counters: int) -> float:
+    """Share of counter time spent serving, ρ = A / N (0 when A = 0; ∞ when N = 0 < A)."""
+    a = _check_non_negative("load", load)
+    n = _check_counters(counters)
+    if a == 0:
+        return 0.0
+    if n == 0:
+        return math.inf
+    return a / n
+
+
+def required_counters(
+    arrivals_per_hour: float,
+    mean_handle_minutes: float,
+    target_wait_minutes: float = 10.0,
+    target_service_level: float = 0.8,
+    max_occupancy: float = 0.85,
+) -> int:
+    """Least N with SL(target_wait_minutes) >= target_service_level and A / N <= max_occupancy.
+
+    No arrivals need no counters. The search starts at ⌈A / max_occupancy⌉ (the occupancy
+    floor) and walks up the Erlang B recursion one counter at a time, so each call is
+    O(N) however large the centre.
+    """
+    lam = _check_non_negative("arrivals_per_hour", arrivals_per_hour)
+    h = _check_non_negative("mean_handle_minutes", mean_handle_minutes)
+    t = _check_non_negative("target_wait_minutes", target_wait_minutes)
+    # A target of 1 is only met in the limit N -> ∞; 0 would accept an unstable queue.
+    sl_target = _check_fraction(
+        "target_service_level", target_service_level, low_open=True, high_open=True
+    )
+    rho_max = _check_fraction("max_occupancy", max_occupancy, low_open=True, high_open=False)
+    if lam == 0:
+        return 0
+    if h == 0:
+        raise ValueError("mean_handle_minutes must be > 0 when there are arrivals")
+
+    load = lam * h / 60.0
+    # The tolerance keeps A / ρmax = 10.000000000000002 from demanding an 11th counter.
+    n_min = max(1, math.ceil(load / rho_max - 1e-9))
+    for n, b in enumerate(_erlang_b_sequence(load)):
+        if n < n_min:
+            continue
+        c = _erlang_c_from_b(load, n, b)
+        if _service_level_from_c(load, n, c, t, h) >= sl_target:
+            return n
+    raise AssertionError("unreachable: the Erlang B sequence is infinite")

@@ -1,0 +1,16 @@
+{{ config(meta={'export_to_lake': true}) }}
+
+with
+
+readings as (
+
+    select * from {{ ref('stg_meteorology__rain_gauge_readings') }}
+
+)
+
+select
+    cast(station_id as varchar) as station_id,
+    cast(district_code as varchar) as district,
+    cast(reading_at as timestamp) as ts,
+    cast(rain_mm as double) as rain_mm
+from readings

@@ -1,0 +1,168 @@
+"""Validate one landing batch with Great Expectations, using a suite derived from the catalog.
+
+The suite says, per source: declared columns present, not-null for non-nullable columns,
+compound uniqueness of the primary key, allowed values, numeric ranges, regexes, and the
+identifier checksums. Row-level results name the failing ``_row_number`` values, which is
+what quarantine needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from citylake.catalog import FieldType, IdentityKind, Source
+
+log = logging.getLogger(__name__)
+
+ROW_ID = "_row_number"
+
+
+@dataclass
+class BatchValidation:
+    row_failures: dict[int, list[str]] = field(default_factory=dict)
+    batch_failures: list[str] = field(default_factory=list)  # expectations without row detail
+    expectations: int = 0
+    success: bool = True
+
+
+def build_expectations(source: Source) -> list[Any]:
+    import great_expectations as gx
+
+    from quality import expectations as custom
+
+    found: list[Any] = [
+        gx.expectations.ExpectColumnToExist(column=f.name) for f in source.fields if not f.nullable
+    ]
+    if len(source.primary_key) == 1:
+        found.append(gx.expectations.ExpectColumnValuesToBeUnique(column=source.primary_key[0]))
+    else:
+        found.append(
+            gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=source.primary_key)
+        )
+    for f in source.fields:
+        if not f.nullable:
+            found.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name))
+        if f.allowed_values is not None:
+            found.append(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column=f.name, value_set=f.allowed_values
+                )
+            )
+        if (f.min is not None or f.max is not None) and f.type in (
+            FieldType.integer,
+            FieldType.double,
+        ):
+            found.append(
+                gx.expectations.ExpectColumnValuesToBeBetween(
+                    column=f.name, min_value=f.min, max_value=f.max
+                )
+            )
+        if f.regex is not None:
+            found.append(
+                gx.expectations.ExpectColumnValuesToMatchRegex(column=f.name, regex=f.regex)
+            )
+        if f.identity == IdentityKind.resident_id:
+            found.append(custom.ExpectColumnValuesToBeValidResidentId(column=f.name))
+        elif f.identity == IdentityKind.uscc:
+            found.append(custom.ExpectColumnValuesToBeValidUscc(column=f.name))
+        elif f.identity == IdentityKind.phone:
+            found.append(custom.ExpectColumnValuesToBeValidMobile(column=f.name))
+    return found
+
+
+def _describe(config: Any) -> str:
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in {"batch_id", "result_format"}}
+    detail = ", ".join(f"{k}={v}" for k, v in kwargs.items() if k != "value_set")
+    return f"{config.type}({detail})"
+
+
+def _exception_message(info: dict[str, Any]) -> str | None:
+    """GX nests exception info per metric when a metric raised; find the first message."""
+    if info.get("exception_message"):
+        return str(info["exception_message"])
+    for value in info.values():
+        if isinstance(value, dict) and value.get("exception_message"):
+            return str(value["exception_message"])
+    return None
+
+
+class Validator:
+    """One GX context per ingest run; suites are (re)declared from the catalog each run."""
+
+    def __init__(self, project_root: Path) -> None:
+        import great_expectations as gx
+
+        project_root.mkdir(parents=True, exist_ok=True)
+        self._gx = gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.context = gx.get_context(mode="file", project_root_dir=str(project_root))
+        # Progress bars would flood the Airflow task logs, once per batch.
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._datasource = self.context.data_sources.add_or_update_pandas("citylake_landing")
+        self._definitions: dict[str, Any] = {}
+
+    def _definition(self, source: Source) -> Any:
+        if source.id in self._definitions:
+            return self._definitions[source.id]
+        gx = self._gx
+        suite = gx.ExpectationSuite(
+            name=f"landing.{source.id}", expectations=build_expectations(source)
+        )
+        suite = self.context.suites.add_or_update(suite)
+        try:
+            asset = self._datasource.get_asset(source.id)
+        except LookupError:
+            asset = self._datasource.add_dataframe_asset(name=source.id)
+        try:
+            batch_def = asset.get_batch_definition("batch")
+        except (KeyError, LookupError):
+            batch_def = asset.add_batch_definition_whole_dataframe("batch")
+        definition = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"landing.{source.id}", data=batch_def, suite=suite)
+        )
+        self._definitions[source.id] = definition
+        return definition
+
+    def validate(self, source: Source, frame: pd.DataFrame) -> BatchValidation:
+        definition = self._definition(source)
+        # GX's pandas engine wants plain object/float columns, not pandas' nullable extension types.
+        plain = frame.astype(object).where(frame.notna(), None)
+        result = definition.run(
+            batch_parameters={"dataframe": plain},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [ROW_ID],
+                "return_unexpected_index_query": False,
+            },
+        )
+        outcome = BatchValidation(expectations=len(result.results), success=bool(result.success))
+        failures: dict[int, list[str]] = defaultdict(list)
+        for res in result.results:
+            if res.success:
+                continue
+            name = _describe(res.expectation_config)
+            rows = (res.result or {}).get("unexpected_index_list")
+            if rows:
+                for item in rows:
+                    failures[int(item[ROW_ID])].append(name)
+            else:
+                error = _exception_message(res.exception_info or {})
+                outcome.batch_failures.append(f"{name}: {error}" if error else name)
+        outcome.row_failures = dict(failures)
+        return outcome
+
+    def build_docs(self) -> Path | None:
+        """Build Data Docs; returns the index page."""
+        self.context.build_data_docs()
+        for site in self.context.get_docs_sites_urls():
+            url = site.get("site_url") or ""
+            if url.startswith("file://"):
+                return Path(url.removeprefix("file://"))
+        return None

@@ -1,0 +1,124 @@
+"""The whole city_pipeline DAG through real Airflow, on a small generated city."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from citylake import lake, ledger
+from citylake.catalog import default_catalog
+from citylake.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def expected_hourly_rows(settings: Settings) -> int:
+    """Distinct (center, category, hour) among delivered tickets that were not quarantined."""
+    db = settings.sources_root / "service_center" / "queue.sqlite"
+    with sqlite3.connect(db) as con:
+        tickets = pd.read_sql(
+            "select ticket_id, center_id, service_category, issued_at from queue_ticket", con
+        )
+    quarantined = lake.read_table(settings.quarantine_path("svc_queue_tickets")).to_pandas()
+    if len(quarantined):
+        raw_ids = quarantined["raw_record"].map(lambda r: pd.io.json.loads(r).get("ticket_id"))
+        tickets = tickets[~tickets["ticket_id"].isin(set(raw_ids))]
+    hours = tickets["issued_at"].str.slice(0, 13)
+    return int(
+        pd.DataFrame({"c": tickets["center_id"], "s": tickets["service_category"], "h": hours})
+        .drop_duplicates()
+        .shape[0]
+    )
+
+
+def test_dag_imports_with_expected_tasks(pipeline_settings: Settings) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(pipeline_settings.dags_dir), include_examples=False)
+    assert bag.import_errors == {}
+    dag = bag.get_dag("city_pipeline")
+    assert dag is not None
+    ingest_tasks = {f"ingest_{s}" for s in default_catalog()}
+    assert ingest_tasks | {
+        "dbt_build",
+        "spark_counter_demand",
+        "spark_rain_warnings",
+        "dbt_build_spark_outputs",
+        "publish",
+        "superset_import",
+    } == set(dag.task_ids)
+    assert dag.get_task("dbt_build").upstream_task_ids == ingest_tasks
+
+
+def test_pipeline_runs_end_to_end(pipeline_run: dict) -> None:
+    settings: Settings = pipeline_run["settings"]
+    entries = ledger.read(settings).to_pandas()
+    assert set(entries["source_id"]) == set(default_catalog())
+    # Nothing lost: every batch accounts for every row it received.
+    assert (
+        entries["rows_received"]
+        == entries["rows_landed"] + entries["rows_quarantined"] + entries["rows_held"]
+    ).all()
+    assert (entries["status"] == ledger.LANDED).all()
+
+    con = duckdb.connect(str(settings.serving_db), read_only=True)
+    try:
+        hourly = con.execute("select count(*) from marts.fct_center_hourly_arrivals").fetchone()[0]
+        forecast = con.execute(
+            "select count(*), min(forecast_hour), max(counters_needed) from marts.fct_counter_demand_forecast"
+        ).fetchone()
+        levels = {
+            r[0]
+            for r in con.execute("select distinct level from marts.fct_rain_warnings").fetchall()
+        }
+    finally:
+        con.close()
+    assert hourly == expected_hourly_rows(settings)
+    assert forecast[0] > 0 and forecast[2] >= 1
+    assert levels, "the generated rainstorms must raise warnings"
+
+
+def test_second_run_of_same_date_adds_nothing(pipeline_run: dict) -> None:
+    from citylake.orchestration import test_dag
+
+    settings: Settings = pipeline_run["settings"]
+    before = {s: lake.read_table(settings.bronze_path(s)).num_rows for s in default_catalog()}
+    ledger_rows = len(ledger.read(settings))
+    test_dag("city_pipeline", pipeline_run["logical_date"], settings)
+    after = {s: lake.read_table(settings.bronze_path(s)).num_rows for s in default_catalog()}
+    assert after == before
+    assert len(ledger.read(settings)) == ledger_rows
+
+
+@pytest.fixture(scope="session")
+def pipeline_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    from citylake.settings import load_settings
+
+    home: Path = tmp_path_factory.mktemp("citylake-home")
+    with pytest.MonkeyPatch.context() as patch:
+        # The DAG run is a subprocess: it inherits this environment.
+        patch.setenv("CITYLAKE_HOME", str(home))
+        yield load_settings()
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(pipeline_settings: Settings) -> dict:
+    from citylake.generate import generate_city
+
+    from citylake.orchestration import test_dag
+
+    settings = pipeline_settings
+    start = date(2026, 9, 1)
+    generate_city(
+        settings.sources_root, settings.truth_root, seed=7, days=28, start=start, scale=1.0
+    )
+    logical = start + timedelta(days=28)
+    seconds = test_dag("city_pipeline", logical, settings)
+    print(f"city_pipeline first run: {seconds:.0f}s")
+    return {"settings": settings, "logical_date": logical}
