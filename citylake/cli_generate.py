@@ -49,13 +49,7 @@ def generate_command(
         start=first_day,
         scale=scale,
     )
-    table = Table(
-        "source",
-        "records",
-        "files",
-        "seconds",
-        title=f"Demo city: {report.days} days from {report.start}, seed {report.seed}, scale {report.scale:g}",
-    )
+    table = Table("source", "records", "files", "seconds", title="Demo city generated")
     for source_id, count in report.records.items():
         table.add_row(
             source_id,
@@ -72,6 +66,7 @@ def generate_command(
     )
     console.print(table)
     console.print(
-        f"Sources in {settings.sources_root}, truth in {settings.truth_root}; "
-        f"{report.files_written} files in {report.seconds:.1f}s."
+        f"{report.days} days from {report.start}, seed {report.seed}, scale {report.scale:g}: "
+        f"{report.files_written} files in {report.seconds:.1f}s.\n"
+        f"Sources in {settings.sources_root}\nTruth in {settings.truth_root}"
     )

@@ -110,8 +110,9 @@ def test_dag(dag_id: str, logical_date: date, settings: Settings | None = None) 
         )
     seconds = time.perf_counter() - clock
     text = log_file.read_text(errors="replace")
-    failed = proc.returncode != 0 or "state=failed" in text.lower() or "dagrun failed" in text.lower()
-    if failed:
+    # `dags test` can exit 0 on a failed run; the run's own final line is the verdict.
+    finished = [line for line in text.splitlines() if "DagRun Finished" in line]
+    if proc.returncode != 0 or not finished or "state=success" not in finished[-1]:
         tail = "\n".join(text.splitlines()[-60:])
         raise AirflowError(f"DAG {dag_id} run {logical_date} failed (full log: {log_file}):\n{tail}")
     return seconds

@@ -101,6 +101,10 @@ def up() -> None:
     start_airflow(settings)
     console.print("Starting Superset...")
     superset.ensure_initialized()
+    if settings.serving_db.exists():
+        superset.import_dashboards()
+    else:
+        console.print("[yellow]No published warehouse yet: run `make demo` to get dashboards.[/yellow]")
     superset.start()
     console.print(
         f"[green]Airflow[/green]  http://127.0.0.1:{settings.airflow_port}  "

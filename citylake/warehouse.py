@@ -156,6 +156,11 @@ def publish(settings: Settings | None = None) -> Path:
     settings = settings or load_settings()
     if not settings.build_db.exists():
         raise FileNotFoundError(f"nothing to publish: {settings.build_db} does not exist (run dbt build first)")
+    import duckdb
+
+    # Fold any write-ahead log into the file first: the copy must be the whole database.
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute("CHECKPOINT")
     staged = settings.serving_db.with_name(settings.serving_db.name + ".staging")
     shutil.copyfile(settings.build_db, staged)
     os.replace(staged, settings.serving_db)

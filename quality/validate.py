@@ -98,6 +98,9 @@ class Validator:
     def __init__(self, project_root: Path) -> None:
         import great_expectations as gx
 
+        # Registers the custom expectations before the context loads stored suites using them.
+        import quality.expectations  # noqa: F401
+
         project_root.mkdir(parents=True, exist_ok=True)
         self._gx = gx
         from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -36,8 +36,12 @@ def output_dir() -> Path:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
     """One Spark session for the whole test run: it takes ~10 s to start."""
+    import logging
+
     from citylake.spark import get_spark
 
+    # py4j logs on shutdown, after pytest has closed the captured streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     session = get_spark("citylake-tests")
     yield session
     session.stop()
