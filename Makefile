@@ -15,14 +15,14 @@ uv:
 # The platform venv: Airflow, dbt, GX, Spark, DuckDB and citylake (editable).
 $(VENV)/.installed: requirements/main.txt pyproject.toml | uv
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet requirements/main.txt
-	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps -e .
+	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements/main.txt
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $@
 
 # Superset's own venv (it pins SQLAlchemy<2 / pandas 2.1, Airflow 3 needs SQLAlchemy 2).
 $(SS_VENV)/.installed: requirements/superset.txt | uv
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(SS_VENV)
-	VIRTUAL_ENV=$(SS_VENV) $(UV) pip sync --quiet requirements/superset.txt
+	$(UV) pip sync --quiet --python $(SS_VENV)/bin/python requirements/superset.txt
 	touch $@
 
 install: $(VENV)/.installed $(SS_VENV)/.installed
