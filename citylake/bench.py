@@ -50,7 +50,7 @@ def duckdb_ceiling(sources_root: Path, out: Path) -> dict[str, tuple[int, float]
     con = duckdb.connect()
     found: dict[str, tuple[int, float]] = {}
     clock = time.perf_counter()
-    with sqlite3.connect(sources_root / "service_center" / "queue.sqlite") as db:
+    with sqlite3.connect(sources_root / "sql" / "service_center.sqlite") as db:
         tickets = pd.read_sql("select * from queue_ticket", db)
     con.register("tickets", tickets)
     con.execute(f"copy tickets to '{out / 'tickets.parquet'}' (format parquet)")

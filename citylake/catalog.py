@@ -66,22 +66,53 @@ class SchemaField(_Strict):
 
 
 class SqlConnector(_Strict):
+    """A table in a department's relational database.
+
+    ``system`` says which engine the department runs in production. Where it lives is
+    configuration (citylake.settings): PostgreSQL / MariaDB on their URLs when
+    configured, otherwise one SQLite file per ``database`` under sources_root (the
+    embedded demo). The same SQLAlchemy connector reads all three.
+    """
+
     kind: Literal["sql"]
-    # SQLAlchemy URL; `{sources_root}` is filled from settings so the demo's SQLite
-    # files and a real PostgreSQL/MariaDB use the same connector.
-    url: str
-    table: str
+    system: Literal["postgresql", "mariadb", "sqlite"] = "sqlite"
+    database: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]  # PG schema / MariaDB database / SQLite file
+    table: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     batch_rows: int = 50_000
 
 
 class FileDropConnector(_Strict):
-    kind: Literal["csv_drop", "ndjson_drop"]
-    path: str  # folder, relative to sources_root unless absolute
+    """A folder a department drops files into (relative to sources_root unless absolute)."""
+
+    kind: Literal["csv_drop", "ndjson_drop", "excel_drop"]
+    path: str
     pattern: str = "*"
+    # "auto" detects UTF-8 / GB18030 (a GBK superset) per file.
     encoding: str = "utf-8"
+    sheet: str | None = None  # excel_drop: the data sheet (others are reported, not read)
 
 
-Connector = Annotated[SqlConnector | FileDropConnector, Field(discriminator="kind")]
+class RestApiConnector(_Strict):
+    """A paginated JSON API (base URL from settings: CITYLAKE_SOURCE_API_URL)."""
+
+    kind: Literal["rest_api"]
+    endpoint: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/\-]+$")]
+    page_size: int = 500
+
+
+class MqttConnector(_Strict):
+    """A sensor stream on the MQTT broker; ``fallback_path`` is its NDJSON drop in the embedded demo."""
+
+    kind: Literal["mqtt"]
+    topic: str
+    qos: Literal[0, 1, 2] = 1
+    fallback_path: str
+    pattern: str = "*.ndjson"
+
+
+Connector = Annotated[
+    SqlConnector | FileDropConnector | RestApiConnector | MqttConnector, Field(discriminator="kind")
+]
 
 
 class ShareClass(_Strict):

@@ -13,6 +13,10 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_SOURCES_ROOT | <home>/sources | the demo city's source systems (SQLite files, drop folders) |
 | CITYLAKE_TRUTH_ROOT | <home>/truth | generator ground truth; the pipeline never reads it |
 | CITYLAKE_WAREHOUSE_DIR | <home>/warehouse | dbt's build file and the published serving file |
+| CITYLAKE_SOURCE_POSTGRES_URL | unset | e.g. postgresql+psycopg2://postgres@127.0.0.1:5432/citylake_sources: PostgreSQL-run department databases live there (one schema each); unset = SQLite files |
+| CITYLAKE_SOURCE_MARIADB_URL | unset | e.g. mysql+pymysql://root@127.0.0.1:3306: MariaDB-run department databases; unset = SQLite files |
+| CITYLAKE_SOURCE_API_URL | http://127.0.0.1:8765 | base URL of the departments' REST API (the generator's server in the demo) |
+| CITYLAKE_MQTT_URL | unset | e.g. mqtt://127.0.0.1:1883: sensor streams on the broker; unset = NDJSON drops |
 | CITYLAKE_SPARK_MASTER | local[*] | e.g. spark://127.0.0.1:7077 for a standalone cluster |
 | CITYLAKE_SPARK_DRIVER_MEMORY | 2g | driver memory of the Spark session |
 | AIRFLOW_HOME | <home>/airflow | Airflow's home (config, logs) |
@@ -49,6 +53,10 @@ class Settings:
     sources_root: Path
     truth_root: Path
     warehouse_dir: Path
+    source_postgres_url: str | None
+    source_mariadb_url: str | None
+    source_api_url: str
+    mqtt_url: str | None
     spark_master: str
     spark_driver_memory: str
     airflow_home: Path
@@ -125,6 +133,10 @@ def load_settings() -> Settings:
         sources_root=_env_path("CITYLAKE_SOURCES_ROOT", home / "sources"),
         truth_root=_env_path("CITYLAKE_TRUTH_ROOT", home / "truth"),
         warehouse_dir=_env_path("CITYLAKE_WAREHOUSE_DIR", home / "warehouse"),
+        source_postgres_url=env("CITYLAKE_SOURCE_POSTGRES_URL") or None,
+        source_mariadb_url=env("CITYLAKE_SOURCE_MARIADB_URL") or None,
+        source_api_url=env("CITYLAKE_SOURCE_API_URL", "http://127.0.0.1:8765"),
+        mqtt_url=env("CITYLAKE_MQTT_URL") or None,
         spark_master=env("CITYLAKE_SPARK_MASTER", "local[*]"),
         spark_driver_memory=env("CITYLAKE_SPARK_DRIVER_MEMORY", "2g"),
         airflow_home=airflow_home,

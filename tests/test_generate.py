@@ -54,7 +54,7 @@ def truth(city: dict[str, Path], name: str) -> pd.DataFrame:
 
 
 def tickets(city: dict[str, Path]) -> pd.DataFrame:
-    with sqlite3.connect(city["sources"] / "service_center" / "queue.sqlite") as con:
+    with sqlite3.connect(city["sources"] / "sql" / "service_center.sqlite") as con:
         return pd.read_sql("select * from queue_ticket order by ticket_seq", con)
 
 
@@ -77,14 +77,14 @@ def test_rerun_replaces_the_previous_delivery(tmp_path: Path) -> None:
     report = generate_city(tmp_path / "s", tmp_path / "t", days=4, **kwargs)
     assert len(list((tmp_path / "s" / "hotline_12345" / "drop").iterdir())) == 4
     assert len(list((tmp_path / "s" / "sensors" / "rain_gauge").iterdir())) == 4
-    with sqlite3.connect(tmp_path / "s" / "service_center" / "queue.sqlite") as con:
+    with sqlite3.connect(tmp_path / "s" / "sql" / "service_center.sqlite") as con:
         last = con.execute("select max(issued_at), count(*) from queue_ticket").fetchone()
     assert last[0] < "2026-09-18" and last[1] == report.records["svc_queue_tickets"]
     assert not list(tmp_path.rglob(".*.tmp"))
 
 
 def test_delivery_contract(city: dict[str, Path]) -> None:
-    with sqlite3.connect(city["sources"] / "service_center" / "queue.sqlite") as con:
+    with sqlite3.connect(city["sources"] / "sql" / "service_center.sqlite") as con:
         columns = [r[1] for r in con.execute("pragma table_info(queue_ticket)")]
     assert tuple(columns) == QUEUE_TICKET_COLUMNS
     drops = sorted((city["sources"] / "hotline_12345" / "drop").glob("complaints_*.csv"))

@@ -128,7 +128,7 @@ def test_undecodable_lines_are_quarantined_not_fatal(settings: Settings, validat
 
 
 def test_sql_source_is_incremental_by_cursor(settings: Settings, validator) -> None:
-    db = settings.sources_root / "service_center" / "queue.sqlite"
+    db = settings.sources_root / "sql" / "service_center.sqlite"
     db.parent.mkdir(parents=True)
     con = sqlite3.connect(db)
     con.execute(

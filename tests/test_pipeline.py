@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def expected_hourly_rows(settings: Settings) -> int:
     """Distinct (center, category, hour) among delivered tickets that were not quarantined."""
-    db = settings.sources_root / "service_center" / "queue.sqlite"
+    db = settings.sources_root / "sql" / "service_center.sqlite"
     with sqlite3.connect(db) as con:
         tickets = pd.read_sql(
             "select ticket_id, center_id, service_category, issued_at from queue_ticket", con

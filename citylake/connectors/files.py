@@ -18,13 +18,9 @@ import pandas as pd
 from citylake.catalog import FileDropConnector, Source
 from citylake.connectors.base import RawBatch, RowError, SourceState, make_batch_id
 from citylake.settings import Settings
+from citylake.source_systems import drop_folder
 
 log = logging.getLogger(__name__)
-
-
-def drop_folder(connector: FileDropConnector, settings: Settings) -> Path:
-    path = Path(connector.path)
-    return path if path.is_absolute() else settings.sources_root / path
 
 
 def _sha256(path: Path) -> str:

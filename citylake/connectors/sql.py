@@ -11,12 +11,9 @@ import sqlalchemy as sa
 from citylake.catalog import FieldType, Source, SqlConnector
 from citylake.connectors.base import RawBatch, SourceState, make_batch_id
 from citylake.settings import Settings
+from citylake.source_systems import sql_location
 
 log = logging.getLogger(__name__)
-
-
-def source_url(connector: SqlConnector, settings: Settings) -> str:
-    return connector.url.format(sources_root=settings.sources_root)
 
 
 def _cursor_value(source: Source, raw: str) -> object:
@@ -36,10 +33,11 @@ def extract_sql(
     source: Source, connector: SqlConnector, settings: Settings, state: SourceState
 ) -> Iterator[RawBatch]:
     assert source.cursor is not None  # the catalog requires it for sql sources
-    engine = sa.create_engine(source_url(connector, settings))
+    location = sql_location(connector, settings)
+    engine = sa.create_engine(location.url, pool_pre_ping=True)
     try:
-        metadata = sa.MetaData()
-        table = sa.Table(connector.table, metadata, autoload_with=engine)
+        metadata = sa.MetaData(schema=location.schema)
+        table = sa.Table(location.table, metadata, autoload_with=engine)
         cursor_col = table.c[source.cursor]
         low = state.cursor_high
         declared = [f.name for f in source.fields]

@@ -2,7 +2,7 @@
 
 Layout under ``sources_root`` (the catalog YAMLs in ``citylake/sources`` point here):
 
-a) ``service_center/queue.sqlite``, table ``queue_ticket`` (see ``QUEUE_TICKET_DDL``);
+a) ``sql/service_center.sqlite``, table ``queue_ticket`` (see ``QUEUE_TICKET_DDL``);
    ``ticket_seq`` increases with ``issued_at`` and is the incremental cursor.
 b) ``hotline_12345/drop/complaints_YYYY-MM-DD.csv``: one UTF-8 file per day, header
    ``COMPLAINT_COLUMNS``, CRLF line ends (RFC 4180, as department exports do).
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
-QUEUE_DB = Path("service_center") / "queue.sqlite"
+QUEUE_DB = Path("sql") / "service_center.sqlite"
 COMPLAINTS_DIR = Path("hotline_12345") / "drop"
 RAIN_DIR = Path("sensors") / "rain_gauge"
 
