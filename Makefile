@@ -27,9 +27,11 @@ $(SS_VENV)/.installed: requirements/superset.txt | uv
 
 install: $(VENV)/.installed $(SS_VENV)/.installed
 
-# Debian's Chromium for the browser tests (never a downloaded browser build).
+# Debian's Chromium for the browser tests (never a downloaded browser build), and a CJK
+# font so Chinese names render in screenshots.
 chromium:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi wqy; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; fi
 
 demo: install
 	$(VENV)/bin/citylake demo

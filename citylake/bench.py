@@ -86,7 +86,7 @@ def bench_scale(scale: float, days: int) -> list[Row]:
             )
         )
         rows.append(Row(scale, "generate city", sum(report.records.values()), seconds))
-        validator = Validator(settings.home / "quality" / "gx")
+        validator = Validator(settings.quality_home)
         for source_id in default_catalog():
             landed, seconds = _timed(lambda s=source_id: ingest_source(s, settings, validator=validator))
             rows.append(Row(scale, f"land {source_id}", landed.received, seconds))

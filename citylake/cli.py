@@ -159,7 +159,7 @@ def demo(
         f"\nDemo done in {time.perf_counter() - clock:.0f}s. Open the UIs with [bold]make up[/bold]: "
         f"Airflow http://127.0.0.1:{settings.airflow_port}  Superset http://127.0.0.1:{settings.superset_port}"
         f"  (login {settings.admin_user} / {settings.admin_password}); GX Data Docs: "
-        f"{settings.home / 'quality' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}"
+        f"{settings.quality_docs_index}"
     )
 
 

@@ -219,7 +219,7 @@ def ingest_source(
     if source_id not in catalog:
         raise KeyError(f"unknown source {source_id!r}; the catalog has {sorted(catalog)}")
     source = catalog[source_id]
-    validator = validator or Validator(settings.home / "quality" / "gx")
+    validator = validator or Validator(settings.quality_home)
     clock = time.perf_counter()
     cursor_is_int = (
         bool(source.cursor) and source.field(source.cursor or "").type == FieldType.integer

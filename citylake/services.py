@@ -61,6 +61,10 @@ def start_airflow(settings: Settings) -> None:
         args = [airflow_executable(), component]
         if component == "api-server":
             args += ["--host", "127.0.0.1", "--port", str(settings.airflow_port)]
+        elif component == "scheduler":
+            # The log server would listen on all interfaces; the api-server reads the
+            # local log folder directly on one machine.
+            args.append("--skip-serve-logs")
         with log_file.open("ab") as out:
             proc = subprocess.Popen(
                 args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

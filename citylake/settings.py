@@ -101,8 +101,13 @@ class Settings:
         return self.lake_root / "gold"
 
     @property
-    def quality_docs_dir(self) -> Path:
-        return self.home / "quality" / "data_docs"
+    def quality_home(self) -> Path:
+        """Great Expectations' project root (it adds gx/ beneath)."""
+        return self.home / "quality"
+
+    @property
+    def quality_docs_index(self) -> Path:
+        return self.quality_home / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
     def bronze_path(self, source_id: str) -> Path:
         return self.lake_root / "bronze" / source_id
