@@ -99,6 +99,10 @@ def bench_scale(scale: float, days: int) -> list[Row]:
         rows.append(Row(scale, "spark counter_demand (rows out)", forecast, seconds))
         _, seconds = _timed(lambda: rain_warnings.main([]))
         rows.append(Row(scale, "spark rain_warnings (rows in)", exported.get("fct_rain_5min", 0), seconds))
+        # The session's scratch dirs live in this scale's home, which is about to go.
+        from citylake.spark import get_spark
+
+        get_spark("citylake-bench").stop()
         return rows
 
 

@@ -13,10 +13,14 @@ from rich.table import Table
 from citylake.settings import load_settings
 
 app = typer.Typer(
-    help="citylake: the city data bureau's data platform.", no_args_is_help=True, add_completion=False
+    help="citylake: the city data bureau's data platform.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 catalog_app = typer.Typer(help="The source catalog.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+sources_app = typer.Typer(help="The demo city's source systems.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
 console = Console()
 
 
@@ -34,12 +38,16 @@ def catalog_list() -> None:
 
     table = Table("id", "department", "connector", "cadence", "share", "fields")
     for s in default_catalog().values():
-        table.add_row(s.id, s.department, s.connector.kind, s.cadence, s.share.kind, str(len(s.fields)))
+        table.add_row(
+            s.id, s.department, s.connector.kind, s.cadence, s.share.kind, str(len(s.fields))
+        )
     console.print(table)
 
 
 @catalog_app.command("validate")
-def catalog_validate(directory: str = typer.Argument(None, help="folder of *.yaml (default: the package's)")) -> None:
+def catalog_validate(
+    directory: str = typer.Argument(None, help="folder of *.yaml (default: the package's)"),
+) -> None:
     """Validate source declarations; errors name file and field."""
     from pathlib import Path
 
@@ -55,10 +63,12 @@ def catalog_validate(directory: str = typer.Argument(None, help="folder of *.yam
 
 def _register_generate() -> None:
     from citylake.cli_generate import generate_command
+    from citylake.generate.api_server import serve_command
 
-    app.command("generate", help="Generate the demo city into its source systems (with ground truth).")(
-        generate_command
-    )
+    app.command(
+        "generate", help="Generate the demo city into its source systems (with ground truth)."
+    )(generate_command)
+    sources_app.command("serve")(serve_command)
 
 
 _register_generate()
@@ -97,7 +107,9 @@ def build(verbose: bool = typer.Option(False)) -> None:
     _logging(verbose)
     result = warehouse.run_dbt(["build", "--exclude", "tag:spark_output"])
     warehouse.export_for_spark()
-    console.print(f"dbt: {len(result.models)} models, {result.tests_passed} tests passed in {result.seconds}s")
+    console.print(
+        f"dbt: {len(result.models)} models, {result.tests_passed} tests passed in {result.seconds}s"
+    )
     warehouse.publish()
 
 
@@ -126,9 +138,13 @@ def print_summary() -> None:
     result = collect(settings)
     table = Table("source", "batches", "received", "landed", "quarantined", "held", title="Landing")
     for s in result.sources:
-        table.add_row(s.source_id, *(str(v) for v in (s.batches, s.received, s.landed, s.quarantined, s.held)))
+        table.add_row(
+            s.source_id, *(str(v) for v in (s.batches, s.received, s.landed, s.quarantined, s.held))
+        )
     console.print(table)
-    marts = Table("mart", "rows", title=f"Warehouse ({result.models_built} models in {settings.serving_db})")
+    marts = Table(
+        "mart", "rows", title=f"Warehouse ({result.models_built} models in {settings.serving_db})"
+    )
     for name, rows in sorted(result.marts.items()):
         marts.add_row(name, str(rows))
     console.print(marts)
@@ -144,6 +160,7 @@ def demo(
 ) -> None:
     """Generate the demo city, run city_pipeline once through Airflow, print the summary."""
     from citylake.cli_generate import generate_command
+    from citylake.generate.api_server import serve
     from citylake.orchestration import test_dag
 
     settings = load_settings()
@@ -152,7 +169,9 @@ def demo(
         generate_command()
     console.print("[bold]Running city_pipeline through Airflow (airflow dags test)...[/bold]")
     logical = settings.demo_start.fromordinal(settings.demo_start.toordinal() + settings.demo_days)
-    seconds = test_dag("city_pipeline", logical, settings)
+    # The departments' REST APIs must answer while the DAG's ingest tasks call them.
+    with serve(settings):
+        seconds = test_dag("city_pipeline", logical, settings)
     console.print(f"[green]city_pipeline succeeded in {seconds:.0f}s[/green]")
     print_summary()
     console.print(

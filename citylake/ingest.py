@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from citylake import lake, ledger
 from citylake.casting import arrow_schema, cast_frame
-from citylake.catalog import FieldType, Source, SqlConnector, default_catalog
+from citylake.catalog import FieldType, RestApiConnector, Source, SqlConnector, default_catalog
 from citylake.connectors import RawBatch, extract
 from citylake.settings import Settings, load_settings
 
@@ -235,7 +235,7 @@ def ingest_source(
         report.held += entry.rows_held
         if entry.status == ledger.HELD:
             report.held_batches.append(f"{batch.ref}: {entry.message}")
-            if isinstance(source.connector, SqlConnector):
+            if isinstance(source.connector, SqlConnector | RestApiConnector):
                 # Later cursor ranges must wait: landing them would move the cursor past the held rows.
                 break
     report.seconds = round(time.perf_counter() - clock, 2)

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -21,6 +22,7 @@ from citylake.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
+SOURCE_API = "source-api"
 
 
 def _pid_file(settings: Settings, component: str) -> Path:
@@ -47,17 +49,26 @@ def _wait_http(url: str, timeout: float, log_file: Path) -> None:
     raise TimeoutError(f"{url} not healthy after {timeout:.0f}s; see {log_file}")
 
 
+def _spawn(settings: Settings, name: str, args: list[str], env: dict[str, str]) -> None:
+    """Start ``args`` in its own process group with a pid file, unless already running."""
+    pid_file = _pid_file(settings, name)
+    if pid_file.exists() and _alive(int(pid_file.read_text())):
+        log.info("%s already running (pid %s)", name, pid_file.read_text())
+        return
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file = settings.airflow_home / "logs" / f"{name}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as out:
+        proc = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    pid_file.write_text(str(proc.pid))
+
+
 def start_airflow(settings: Settings) -> None:
     ensure_airflow_db(settings)
     env = airflow_env(settings)
     for component in AIRFLOW_COMPONENTS:
-        pid_file = _pid_file(settings, component)
-        if pid_file.exists() and _alive(int(pid_file.read_text())):
-            log.info("airflow %s already running (pid %s)", component, pid_file.read_text())
-            continue
-        pid_file.parent.mkdir(parents=True, exist_ok=True)
-        log_file = settings.airflow_home / "logs" / f"{component}.log"
-        log_file.parent.mkdir(parents=True, exist_ok=True)
         args = [airflow_executable(), component]
         if component == "api-server":
             args += ["--host", "127.0.0.1", "--port", str(settings.airflow_port)]
@@ -65,11 +76,7 @@ def start_airflow(settings: Settings) -> None:
             # The log server would listen on all interfaces; the api-server reads the
             # local log folder directly on one machine.
             args.append("--skip-serve-logs")
-        with log_file.open("ab") as out:
-            proc = subprocess.Popen(
-                args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        pid_file.write_text(str(proc.pid))
+        _spawn(settings, component, args, env)
     _wait_http(
         f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health",
         120,
@@ -77,8 +84,19 @@ def start_airflow(settings: Settings) -> None:
     )
 
 
+def start_source_api(settings: Settings) -> None:
+    """The demo departments' REST APIs, which the scheduled ingest tasks call."""
+    citylake = str(Path(sys.executable).parent / "citylake")
+    _spawn(settings, SOURCE_API, [citylake, "sources", "serve"], airflow_env(settings))
+    _wait_http(
+        settings.source_api_url.rstrip("/") + "/health",
+        30,
+        settings.airflow_home / "logs" / f"{SOURCE_API}.log",
+    )
+
+
 def stop_airflow(settings: Settings) -> None:
-    for component in AIRFLOW_COMPONENTS:
+    for component in (*AIRFLOW_COMPONENTS, SOURCE_API):
         pid_file = _pid_file(settings, component)
         if not pid_file.exists():
             continue
@@ -101,14 +119,19 @@ def up() -> None:
 
     console = Console()
     settings = load_settings()
-    console.print("Starting Airflow (api-server, scheduler, dag-processor)...")
+    console.print(
+        "Starting Airflow (api-server, scheduler, dag-processor) and the departments' API..."
+    )
     start_airflow(settings)
+    start_source_api(settings)
     console.print("Starting Superset...")
     superset.ensure_initialized()
     if settings.serving_db.exists():
         superset.import_dashboards()
     else:
-        console.print("[yellow]No published warehouse yet: run `make demo` to get dashboards.[/yellow]")
+        console.print(
+            "[yellow]No published warehouse yet: run `make demo` to get dashboards.[/yellow]"
+        )
     superset.start()
     console.print(
         f"[green]Airflow[/green]  http://127.0.0.1:{settings.airflow_port}  "

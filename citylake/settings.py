@@ -19,6 +19,7 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_MQTT_URL | unset | e.g. mqtt://127.0.0.1:1883: sensor streams on the broker; unset = NDJSON drops |
 | CITYLAKE_SPARK_MASTER | local[*] | e.g. spark://127.0.0.1:7077 for a standalone cluster |
 | CITYLAKE_SPARK_DRIVER_MEMORY | 2g | driver memory of the Spark session |
+| CITYLAKE_SPARK_DRIVER_HOST | 127.0.0.1 | address the driver binds and advertises (a reachable one for a remote cluster) |
 | AIRFLOW_HOME | <home>/airflow | Airflow's home (config, logs) |
 | CITYLAKE_AIRFLOW_DB_URL | sqlite:///<home>/airflow/airflow.db | Airflow metadata DB (postgresql+psycopg2://... at scale) |
 | CITYLAKE_AIRFLOW_PORT | 8080 | Airflow api-server port on 127.0.0.1 |

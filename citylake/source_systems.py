@@ -25,10 +25,14 @@ class SqlLocation:
 
 def sql_location(connector: SqlConnector, settings: Settings) -> SqlLocation:
     if connector.system == "postgresql" and settings.source_postgres_url:
-        return SqlLocation(settings.source_postgres_url, connector.database, connector.table, "postgresql")
+        return SqlLocation(
+            settings.source_postgres_url, connector.database, connector.table, "postgresql"
+        )
     if connector.system == "mariadb" and settings.source_mariadb_url:
         base = settings.source_mariadb_url.rstrip("/")
-        return SqlLocation(f"{base}/{connector.database}?charset=utf8mb4", None, connector.table, "mariadb")
+        return SqlLocation(
+            f"{base}/{connector.database}?charset=utf8mb4", None, connector.table, "mariadb"
+        )
     path = settings.sources_root / "sql" / f"{connector.database}.sqlite"
     return SqlLocation(f"sqlite:///{path}", None, connector.table, "sqlite")
 
@@ -42,3 +46,8 @@ def drop_folder(connector: FileDropConnector | MqttConnector, settings: Settings
 
 def api_url(endpoint: str, settings: Settings) -> str:
     return settings.source_api_url.rstrip("/") + endpoint
+
+
+def api_store(endpoint: str, settings: Settings) -> Path:
+    """The JSON-lines store behind a REST endpoint: the generator appends, the API server serves it."""
+    return settings.sources_root / "api" / f"{endpoint.strip('/')}.ndjson"

@@ -46,6 +46,10 @@ def get_spark(app_name: str) -> SparkSession:
     # and every applyInPandas fails on import.
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    # Spark otherwise picks the first non-loopback interface for the driver; this platform
+    # runs on loopback unless a cluster is configured (CITYLAKE_SPARK_DRIVER_HOST).
+    driver_host = os.environ.get("CITYLAKE_SPARK_DRIVER_HOST", "127.0.0.1")
+    os.environ.setdefault("SPARK_LOCAL_IP", driver_host)
 
     builder = (
         SparkSession.builder.appName(app_name)
@@ -56,6 +60,8 @@ def get_spark(app_name: str) -> SparkSession:
         # Source timestamps are Chinese wall-clock times; one zone for parsing and display.
         .config("spark.sql.session.timeZone", SESSION_TIME_ZONE)
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", driver_host)
+        .config("spark.driver.bindAddress", driver_host)
         # Progress bars garble Airflow task logs.
         .config("spark.ui.showConsoleProgress", "false")
         # The default of 200 partitions makes every small shuffle slow on a laptop.

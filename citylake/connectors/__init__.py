@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from citylake.catalog import FileDropConnector, Source, SqlConnector
+from citylake.catalog import (
+    FileDropConnector,
+    MqttConnector,
+    RestApiConnector,
+    Source,
+    SqlConnector,
+)
 from citylake.connectors.base import RawBatch, RowError, SourceState
 from citylake.settings import Settings
 
@@ -23,9 +29,21 @@ def extract(source: Source, settings: Settings, state: SourceState) -> Iterator[
         from citylake.connectors.sql import extract_sql
 
         yield from extract_sql(source, connector, settings, state)
+    elif isinstance(connector, FileDropConnector) and connector.kind == "excel_drop":
+        from citylake.connectors.excel import extract_excel
+
+        yield from extract_excel(source, connector, settings, state)
     elif isinstance(connector, FileDropConnector):
         from citylake.connectors.files import extract_files
 
         yield from extract_files(source, connector, settings, state)
+    elif isinstance(connector, RestApiConnector):
+        from citylake.connectors.rest import extract_rest
+
+        yield from extract_rest(source, connector, settings, state)
+    elif isinstance(connector, MqttConnector):
+        from citylake.connectors.mqtt import extract_mqtt
+
+        yield from extract_mqtt(source, connector, settings, state)
     else:  # pragma: no cover - the catalog's discriminated union makes this unreachable
         raise TypeError(f"{source.id}: unknown connector {connector!r}")

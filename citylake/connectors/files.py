@@ -6,6 +6,7 @@ undecodable bytes) become row errors for quarantine; the rest of the file still 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import json
@@ -29,6 +30,30 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) or GB18030 (a GBK superset), for ``encoding: auto``.
+
+    A strict decode decides (CJK text in GBK is practically never valid UTF-8);
+    charset_normalizer only guesses when neither decodes cleanly, and the lines that
+    still do not decode become row errors.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    for candidate in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(candidate)()
+        try:
+            for start in range(0, len(data), 1 << 20):
+                decoder.decode(data[start : start + (1 << 20)])
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return candidate
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    return best.encoding if best is not None else "gb18030"
 
 
 def _decoded_lines(data: bytes, encoding: str) -> Iterator[tuple[int, str | None, str]]:
@@ -124,15 +149,14 @@ def _raw(value: object) -> str | None:
     return str(value)
 
 
-def extract_files(
+def new_files(
     source: Source, connector: FileDropConnector, settings: Settings, state: SourceState
-) -> Iterator[RawBatch]:
+) -> Iterator[tuple[Path, str]]:
+    """(path, sha256) of each file in the drop folder not landed yet in this version."""
     folder = drop_folder(connector, settings)
     if not folder.is_dir():
         raise FileNotFoundError(f"{source.id}: drop folder {folder} does not exist")
     root = folder.resolve()
-    declared = [f.name for f in source.fields]
-    parse = _parse_csv if connector.kind == "csv_drop" else _parse_ndjson
     for path in sorted(folder.glob(connector.pattern)):
         # A link or odd name must not make us read outside the drop folder.
         if not path.is_file() or path.resolve().parent != root:
@@ -141,7 +165,21 @@ def extract_files(
         sha = _sha256(path)
         if (path.name, sha) in state.landed_files:
             continue
-        frame, errors, delivered = parse(path.read_bytes(), connector.encoding, declared)
+        yield path, sha
+
+
+def extract_files(
+    source: Source, connector: FileDropConnector, settings: Settings, state: SourceState
+) -> Iterator[RawBatch]:
+    declared = [f.name for f in source.fields]
+    parse = _parse_csv if connector.kind == "csv_drop" else _parse_ndjson
+    for path, sha in new_files(source, connector, settings, state):
+        data = path.read_bytes()
+        encoding = connector.encoding
+        if encoding == "auto":
+            encoding = detect_encoding(data)
+            log.info("%s: %s detected as %s", source.id, path.name, encoding)
+        frame, errors, delivered = parse(data, encoding, declared)
         missing = [c for c in declared if c not in frame.columns]
         for name in missing:
             frame[name] = None

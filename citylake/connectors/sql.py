@@ -38,6 +38,10 @@ def extract_sql(
     try:
         metadata = sa.MetaData(schema=location.schema)
         table = sa.Table(location.table, metadata, autoload_with=engine)
+        for column in table.columns:
+            # MariaDB DOUBLE reflects as a 10-place Decimal, which would rewrite the raw value.
+            if isinstance(column.type, sa.Float):
+                column.type.asdecimal = False
         cursor_col = table.c[source.cursor]
         low = state.cursor_high
         declared = [f.name for f in source.fields]
