@@ -133,6 +133,9 @@ class ShareClass(_Strict):
 class Landing(_Strict):
     # Share of rows failing row-level expectations above which the whole batch is held.
     max_failure_rate: Annotated[float, Field(ge=0, le=1)] = 0.2
+    # ...but only once at least this many rows failed: one bad row in a three-row daily
+    # file is a row to quarantine, not a broken delivery.
+    min_failed_rows: Annotated[int, Field(ge=1)] = 5
 
 
 class Source(_Strict):

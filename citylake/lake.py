@@ -58,20 +58,10 @@ def append_batch(path: Path, rows: pa.Table, batch_id: str, metadata: dict[str, 
     return True
 
 
-def upsert(path: Path, rows: pa.Table, keys: list[str]) -> None:
-    """Insert or replace rows by ``keys`` (used for small metadata tables like the ledger)."""
-    table = open_table(path)
-    if table is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(str(path), rows, mode="append")
-        return
-    predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    (
-        table.merge(rows, predicate=predicate, source_alias="s", target_alias="t")
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute()
-    )
+def append_rows(path: Path, rows: pa.Table) -> None:
+    """Plain atomic append (for small metadata tables whose readers dedupe)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(str(path), rows, mode="append", schema_mode="merge")
 
 
 def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:

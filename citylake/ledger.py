@@ -82,18 +82,27 @@ class LedgerEntry:
 
 
 def record(settings: Settings, entry: LedgerEntry) -> None:
+    """Append the batch's row. A batch recorded again (held, then landed on a rerun) gets a
+    newer row; :func:`read` keeps the latest per batch. Appends stay cheap as the ledger
+    grows, where a merge would rewrite files on every batch."""
     rows = pa.Table.from_pylist([asdict(entry)], schema=SCHEMA)
-    lake.upsert(settings.ledger_path, rows, keys=["batch_id"])
+    lake.append_rows(settings.ledger_path, rows)
 
 
 def read(settings: Settings) -> pa.Table:
+    """The ledger, one row per batch (its latest record)."""
     table = lake.read_table(settings.ledger_path)
-    return table if table.num_columns else SCHEMA.empty_table()
+    if not table.num_columns:
+        return SCHEMA.empty_table()
+    frame = table.to_pandas().sort_values(["finished_at"], kind="stable")
+    latest = frame.drop_duplicates("batch_id", keep="last").sort_values(["source_id", "started_at"])
+    return pa.Table.from_pandas(latest, schema=SCHEMA, preserve_index=False)
 
 
 def source_state(settings: Settings, source_id: str, cursor_is_integer: bool) -> SourceState:
     table = read(settings).to_pandas()
-    done = table[(table["source_id"] == source_id) & (table["status"] == LANDED)]
+    mine = table[table["source_id"] == source_id]
+    done = mine[mine["status"] == LANDED]
     high: str | None = None
     cursors = done["cursor_hi"].dropna()
     if len(cursors):
@@ -105,11 +114,9 @@ def source_state(settings: Settings, source_id: str, cursor_is_integer: bool) ->
             strict=True,
         )
     )
-    return SourceState(cursor_high=high, landed_files=files)
-
-
-def file_version(settings: Settings, source_id: str, file_name: str) -> int:
-    """1 for a new file name; n+1 when a changed file with a known name arrives again."""
-    table = read(settings).to_pandas()
-    seen = table[(table["source_id"] == source_id) & (table["file_name"] == file_name)]
-    return int(seen["file_sha256"].nunique()) + 1
+    versions = mine.dropna(subset=["file_name"]).groupby("file_name")["file_sha256"].nunique()
+    return SourceState(
+        cursor_high=high,
+        landed_files=files,
+        file_versions={str(k): int(v) for k, v in versions.items()},
+    )

@@ -9,8 +9,10 @@ what quarantine needs.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,12 @@ from citylake.catalog import FieldType, IdentityKind, Source
 log = logging.getLogger(__name__)
 
 ROW_ID = "_row_number"
+BATCH_SEQ = "_batch_seq"
 
 
 @dataclass
 class BatchValidation:
-    row_failures: dict[int, list[str]] = field(default_factory=dict)
+    row_failures: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # (batch seq, row)
     batch_failures: list[str] = field(default_factory=list)  # expectations without row detail
     expectations: int = 0
     success: bool = True
@@ -39,12 +42,13 @@ def build_expectations(source: Source) -> list[Any]:
     found: list[Any] = [
         gx.expectations.ExpectColumnToExist(column=f.name) for f in source.fields if not f.nullable
     ]
-    if len(source.primary_key) == 1:
-        found.append(gx.expectations.ExpectColumnValuesToBeUnique(column=source.primary_key[0]))
-    else:
-        found.append(
-            gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=source.primary_key)
+    # Keys are unique within a batch (one file or cursor range); several batches are
+    # validated in one run to spread GX's fixed cost, so the batch is part of the key.
+    found.append(
+        gx.expectations.ExpectCompoundColumnsToBeUnique(
+            column_list=[BATCH_SEQ, *source.primary_key]
         )
+    )
     for f in source.fields:
         if not f.nullable:
             found.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name))
@@ -110,6 +114,7 @@ class Validator:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._datasource = self.context.data_sources.add_or_update_pandas("citylake_landing")
         self._definitions: dict[str, Any] = {}
+        self._new_results: list[Any] = []
 
     def _definition(self, source: Source) -> Any:
         if source.id in self._definitions:
@@ -134,19 +139,43 @@ class Validator:
         return definition
 
     def validate(self, source: Source, frame: pd.DataFrame) -> BatchValidation:
+        """Validate rows of one or more batches; ``frame`` carries _batch_seq and _row_number."""
         definition = self._definition(source)
+        # GX runs catalog regexes through str.contains, which warns about groups in them.
+        warnings.filterwarnings(
+            "ignore", message="This pattern is interpreted as a regular expression"
+        )
         # GX's pandas engine wants plain object/float columns, not pandas' nullable extension types.
         plain = frame.astype(object).where(frame.notna(), None)
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        run_id = RunIdentifier(run_time=datetime.now(UTC))
         result = definition.run(
+            run_id=run_id,
             batch_parameters={"dataframe": plain},
             result_format={
                 "result_format": "COMPLETE",
-                "unexpected_index_column_names": [ROW_ID],
+                "unexpected_index_column_names": [BATCH_SEQ, ROW_ID],
                 "return_unexpected_index_query": False,
             },
         )
+        # The same identifier GX stores the result under: Data Docs then render only new results.
+        self._new_results.append(
+            ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=definition.suite.name),
+                run_id=run_id,
+                batch_identifier=result.meta.get("active_batch_definition", {}).get(
+                    "batch_identifier"
+                )
+                or f"{self._datasource.name}-{source.id}",
+            )
+        )
         outcome = BatchValidation(expectations=len(result.results), success=bool(result.success))
-        failures: dict[int, list[str]] = defaultdict(list)
+        failures: dict[tuple[int, int], list[str]] = defaultdict(list)
         for res in result.results:
             if res.success:
                 continue
@@ -154,7 +183,7 @@ class Validator:
             rows = (res.result or {}).get("unexpected_index_list")
             if rows:
                 for item in rows:
-                    failures[int(item[ROW_ID])].append(name)
+                    failures[int(item[BATCH_SEQ]), int(item[ROW_ID])].append(name)
             else:
                 error = _exception_message(res.exception_info or {})
                 outcome.batch_failures.append(f"{name}: {error}" if error else name)
@@ -162,8 +191,13 @@ class Validator:
         return outcome
 
     def build_docs(self) -> Path | None:
-        """Build Data Docs; returns the index page."""
-        self.context.build_data_docs()
+        """Render this run's validation results into Data Docs; returns the index page.
+
+        Rendering every stored result each time grows with the lake's age (30 s at a
+        few hundred results here), so only results new since the last call are rendered.
+        """
+        new, self._new_results = self._new_results, []
+        self.context.build_data_docs(resource_identifiers=new or None)
         for site in self.context.get_docs_sites_urls():
             url = site.get("site_url") or ""
             if url.startswith("file://"):

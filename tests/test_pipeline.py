@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -97,8 +98,15 @@ def test_second_run_of_same_date_adds_nothing(pipeline_run: dict) -> None:
     assert len(ledger.read(settings)) == ledger_rows
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def pipeline_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    from citylake.generate.api_server import serve
     from citylake.settings import load_settings
 
     home: Path = tmp_path_factory.mktemp("citylake-home")
@@ -107,7 +115,11 @@ def pipeline_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sett
         patch.setenv("CITYLAKE_HOME", str(home))
         # Airflow imported in this process (DagBag) must not write ~/airflow.
         patch.setenv("AIRFLOW_HOME", str(home / "airflow"))
-        yield load_settings()
+        patch.setenv("CITYLAKE_SOURCE_API_URL", f"http://127.0.0.1:{free_port()}")
+        settings = load_settings()
+        # The departments' REST APIs answer the DAG's ingest tasks for the whole session.
+        with serve(settings):
+            yield settings
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -42,6 +43,7 @@ class SourceState:
 
     cursor_high: str | None = None
     landed_files: frozenset[tuple[str, str]] = frozenset()  # (file name, sha256)
+    file_versions: Mapping[str, int] = field(default_factory=dict)  # digests seen per file name
 
 
 def make_batch_id(source_id: str, *parts: str) -> str:

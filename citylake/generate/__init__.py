@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from citylake.generate import complaints, sensors, service_demand, truth
+from citylake.generate import (
+    complaints,
+    sensors,
+    sensors_air,
+    sensors_manhole,
+    sensors_river,
+    sensors_traffic,
+    sensors_weather,
+    service_demand,
+    truth,
+)
 from citylake.generate.context import CityContext, SourceResult
 from citylake.generate.geography import build_geography
 from citylake.generate.population import generate_population
+from citylake.settings import Settings, load_settings
 
 __all__ = ["SOURCE_MODULES", "GenerationReport", "generate_city"]
 
@@ -30,6 +41,11 @@ SourceRun = Callable[[CityContext, Path], SourceResult]
 SOURCE_MODULES: tuple[tuple[str, SourceRun], ...] = (
     (service_demand.SOURCE_ID, service_demand.run),
     (sensors.SOURCE_ID, sensors.run),
+    (sensors_river.SOURCE_ID, sensors_river.run),
+    (sensors_weather.SOURCE_ID, sensors_weather.run),
+    (sensors_air.SOURCE_ID, sensors_air.run),
+    (sensors_manhole.SOURCE_ID, sensors_manhole.run),
+    (sensors_traffic.SOURCE_ID, sensors_traffic.run),
     (complaints.SOURCE_ID, complaints.run),
 )
 
@@ -59,14 +75,21 @@ def generate_city(
     days: int,
     start: date,
     scale: float = 1.0,
+    settings: Settings | None = None,
 ) -> GenerationReport:
-    """Generate the city into ``sources_root`` (source systems) and ``truth_root`` (truth)."""
+    """Generate the city into ``sources_root`` (source systems) and ``truth_root`` (truth).
+
+    ``settings`` says where database, API and broker sources go (PostgreSQL / MariaDB /
+    Mosquitto when their URLs are set; SQLite files and drops under ``sources_root``
+    otherwise); its own sources/truth roots are replaced by the arguments.
+    """
     if days < 1 or scale <= 0:
         raise ValueError(f"need days >= 1 and scale > 0, got days={days} scale={scale}")
     clock = time.perf_counter()
     sources_root, truth_root = Path(sources_root), Path(truth_root)
     report = GenerationReport(seed=seed, days=days, start=start, scale=scale)
     ctx = CityContext(seed=seed, start=start, days=days, scale=scale)
+    settings = replace(settings or load_settings(), sources_root=sources_root, truth_root=truth_root)
 
     def timed(name: str, step: Callable[[], object]) -> object:
         t = time.perf_counter()
@@ -96,12 +119,15 @@ def generate_city(
         report.files[source_id] = result.files
         for name, rows in result.truth.items():
             tables.setdefault(name, []).extend(rows)
+    timed("departments", lambda: _deliver_departments(ctx, settings, report, tables))
     # Several sources contribute identity links; one stable order for the file.
     tables["identity_links"].sort(
         key=lambda r: (str(r["source_id"]), str(r["record_id"]), str(r["field"]))
     )
     report.truth_records = {name: len(rows) for name, rows in sorted(tables.items())}
-    truth_files = timed("truth", lambda: truth.write_truth(truth_root, tables))
+    from citylake.generate.departments import TRUTH_SCHEMAS as DEPARTMENT_TRUTH
+
+    truth_files = timed("truth", lambda: truth.write_truth(truth_root, tables, DEPARTMENT_TRUTH))
     manifest = truth.write_manifest(
         truth_root,
         {
@@ -116,3 +142,29 @@ def generate_city(
     report.files["truth"] = [*truth_files, manifest]  # type: ignore[misc]
     report.seconds = round(time.perf_counter() - clock, 3)
     return report
+
+
+def _deliver_departments(
+    ctx: CityContext, settings: Settings, report: GenerationReport, tables: dict[str, list[dict[str, object]]]
+) -> None:
+    """The department sources: records from :mod:`.departments`, delivered as the catalog says."""
+    from citylake.catalog import default_catalog
+    from citylake.generate import departments, systems
+
+    catalog = default_catalog()
+    outputs = departments.generate_all(ctx)
+    try:
+        for source_id, output in outputs.items():
+            source = catalog[source_id]
+            clock = time.perf_counter()
+            systems.reset_source(source, settings)
+            written: list[str] = []
+            for day, records in output.deliveries:
+                written += systems.deliver_records(source, records, settings, day=day)
+            report.records[source_id] = len(output.records)
+            report.files[source_id] = [Path(w) for w in written]
+            report.step_seconds[source_id] = round(time.perf_counter() - clock, 3)
+    finally:
+        systems.dispose_engines()
+    for name, rows in departments.truth_tables(outputs, departments.ensure_world(ctx)).items():
+        tables.setdefault(name, []).extend(rows)

@@ -151,6 +151,121 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("detail", _S),
         ]
     ),
+    # The station registry of the sensor feeds other than rain gauges (river_stage,
+    # weather_station, air_quality, manhole_tilt, traffic_counter); attributes is a JSON
+    # object of feed-specific facts (river and its levels, road and lanes, well type).
+    "sensor_stations": pa.schema(
+        [
+            ("source_id", _S),
+            ("station_id", _S),
+            ("name", _S),
+            ("district_code", _S),
+            ("street_code", _S),
+            ("attributes", _S),
+        ]
+    ),
+    # One row per (flood rise, gauge it reached). expected_level: guaranteed | warning |
+    # null, from the delivered stage ("above" is strictly greater); <level>_at is the
+    # first ts above that level; below_warning_at the first ts back at or below warning.
+    "river_events": pa.schema(
+        [
+            ("event_id", _S),
+            ("station_id", _S),
+            ("district_code", _S),
+            ("role", _S),
+            ("target_level", _S),
+            ("expected_level", _S),
+            ("warning_level_m", pa.float64()),
+            ("guaranteed_level_m", pa.float64()),
+            ("start", _TS),
+            ("warning_at", _TS),
+            ("guaranteed_at", _TS),
+            ("peak", _TS),
+            ("peak_stage_m", pa.float64()),
+            ("below_warning_at", _TS),
+            ("end", _TS),
+        ]
+    ),
+    # One row per (heat wave, weather station). expected_level: red (>= 40 C) | orange
+    # (>= 37 C) | yellow (daily max >= 35 C three days running) | null; yellow_at is the
+    # first reading >= 35 C on the third such day, orange_at/red_at the first reading
+    # at or above 37/40 C.
+    "heat_events": pa.schema(
+        [
+            ("event_id", _S),
+            ("station_id", _S),
+            ("district_code", _S),
+            ("role", _S),
+            ("target_level", _S),
+            ("expected_level", _S),
+            ("start", _TS),
+            ("peak", _TS),
+            ("end", _TS),
+            ("max_temp_c", pa.float64()),
+            ("hot_days_running", pa.int32()),
+            ("yellow_at", _TS),
+            ("orange_at", _TS),
+            ("red_at", _TS),
+        ]
+    ),
+    # One row per (pollution episode, monitor). Bands per HJ 633-2012: excellent, good,
+    # light, moderate, heavy (201-300), severe (> 300); over_<n>_at is the first hourly
+    # AQI above n within the episode.
+    "air_episodes": pa.schema(
+        [
+            ("event_id", _S),
+            ("station_id", _S),
+            ("district_code", _S),
+            ("role", _S),
+            ("target_band", _S),
+            ("expected_band", _S),
+            ("start", _TS),
+            ("peak", _TS),
+            ("end", _TS),
+            ("max_aqi", pa.int32()),
+            ("max_pm25_ug_m3", pa.int32()),
+            ("over_100_at", _TS),
+            ("over_150_at", _TS),
+            ("over_200_at", _TS),
+            ("over_300_at", _TS),
+        ]
+    ),
+    # Manhole covers displaced (every reading start..end at or above alarm_tilt_deg + 2).
+    # cause: vehicle_impact | flood_lift | cover_flipped.
+    "manhole_events": pa.schema(
+        [
+            ("event_id", _S),
+            ("station_id", _S),
+            ("district_code", _S),
+            ("street_code", _S),
+            ("cause", _S),
+            ("start", _TS),
+            ("peak", _TS),
+            ("end", _TS),
+            ("peak_tilt_deg", pa.float64()),
+            ("alarm_tilt_deg", pa.float64()),
+            ("water_level_alarm", pa.bool_()),
+        ]
+    ),
+    # Faults of the feeds in sensor_stations. kind: dropout | stuck | spike | clock_skew |
+    # duplicate | out_of_order; ts_from/ts_to are true reading times; field, true_value
+    # and delivered_value for stuck and spike; skew_minutes for clock_skew.
+    "sensor_feed_faults": pa.schema(
+        [
+            ("source_id", _S),
+            ("fault_id", _S),
+            ("kind", _S),
+            ("station_id", _S),
+            ("field", _S),
+            ("ts_from", _TS),
+            ("ts_to", _TS),
+            ("file", _S),
+            ("true_value", pa.float64()),
+            ("delivered_value", pa.float64()),
+            ("skew_minutes", pa.int32()),
+            ("detail", _S),
+        ]
+    ),
 }
 MANIFEST = "manifest.json"
 
@@ -163,13 +278,19 @@ def clear_truth(truth_root: Path) -> None:
 
 
 def write_truth(
-    truth_root: Path, tables: Mapping[str, Sequence[Mapping[str, object]]]
+    truth_root: Path,
+    tables: Mapping[str, Sequence[Mapping[str, object]]],
+    extra_schemas: Mapping[str, pa.Schema] | None = None,
 ) -> list[Path]:
-    """Write each table (rows as dicts) with its declared schema; returns the files."""
+    """Write each table (rows as dicts) with its declared schema; returns the files.
+
+    ``extra_schemas`` declares tables owned elsewhere (the department sources' truth).
+    """
     truth_root.mkdir(parents=True, exist_ok=True)
+    schemas = {**TRUTH_SCHEMAS, **(extra_schemas or {})}
     written = []
     for name in sorted(tables):
-        schema = TRUTH_SCHEMAS[name]
+        schema = schemas[name]
         table = pa.Table.from_pylist(list(tables[name]), schema=schema)
         path = truth_root / f"{name}.parquet"
         pq.write_table(table, path, compression="zstd")
