@@ -119,6 +119,7 @@ def generate_city(
         report.files[source_id] = result.files
         for name, rows in result.truth.items():
             tables.setdefault(name, []).extend(rows)
+    timed("services", lambda: _mirror_embedded_tables(settings))
     timed("departments", lambda: _deliver_departments(ctx, settings, report, tables))
     # Several sources contribute identity links; one stable order for the file.
     tables["identity_links"].sort(
@@ -168,3 +169,26 @@ def _deliver_departments(
         systems.dispose_engines()
     for name, rows in departments.truth_tables(outputs, departments.ensure_world(ctx)).items():
         tables.setdefault(name, []).extend(rows)
+
+
+def _mirror_embedded_tables(settings: Settings) -> None:
+    """Modules that write their table into the embedded SQLite stand-in (the queue system)
+    also deliver it into the declared database server when one is configured."""
+    import sqlite3
+
+    from citylake.catalog import SqlConnector, default_catalog
+    from citylake.generate import systems
+    from citylake.source_systems import sql_location
+
+    for source_id, _ in SOURCE_MODULES:
+        source = default_catalog().get(source_id)
+        if source is None or not isinstance(source.connector, SqlConnector):
+            continue
+        if sql_location(source.connector, settings).engine == "sqlite":
+            continue
+        embedded = settings.sources_root / "sql" / f"{source.connector.database}.sqlite"
+        with sqlite3.connect(embedded) as con:
+            con.row_factory = sqlite3.Row
+            rows = [dict(r) for r in con.execute(f"select * from {source.connector.table}")]
+        systems.deliver_records(source, rows, settings, reset=True)
+    systems.dispose_engines()
