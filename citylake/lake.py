@@ -86,3 +86,16 @@ def snapshot_files(path: Path) -> list[str]:
     if table is None:
         raise FileNotFoundError(f"no Delta table at {path}")
     return table.file_uris()
+
+
+def replace_dir(staged: Path, final: Path) -> None:
+    """Swap a fully written folder in for ``final`` by renames: a reader sees the old
+    folder, the new one, or (between the two renames) none, never a partial one."""
+    import shutil
+
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staged.rename(final)
+    shutil.rmtree(old, ignore_errors=True)

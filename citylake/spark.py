@@ -94,6 +94,8 @@ def write_parquet_atomically(df: DataFrame, path: Path) -> int:
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
 
+    from citylake.lake import replace_dir
+
     # The lake keeps local wall-clock time (DuckDB TIMESTAMP, Spark TIMESTAMP_NTZ). A
     # session-zone TIMESTAMP would be stored as a UTC instant, which DuckDB and dbt show
     # 8 hours early.
@@ -109,7 +111,6 @@ def write_parquet_atomically(df: DataFrame, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex
     staging = path.parent / f".{path.name}.tmp-{token}"
-    retired = path.parent / f".{path.name}.old-{token}"
 
     try:
         df.write.mode("errorifexists").parquet(str(staging))
@@ -120,10 +121,5 @@ def write_parquet_atomically(df: DataFrame, path: Path) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
-    if path.exists():
-        os.rename(path, retired)
-        os.rename(staging, path)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.rename(staging, path)
+    replace_dir(staging, path)
     return rows

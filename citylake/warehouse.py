@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citylake.lake import replace_dir
 from citylake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -119,16 +120,6 @@ def exported_models(settings: Settings) -> list[str]:
     return sorted(names)
 
 
-def replace_dir(staged: Path, final: Path) -> None:
-    """Swap a fully written folder in for ``final`` with renames (readers never see a partial one)."""
-    old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staged.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def export_for_spark(settings: Settings | None = None) -> dict[str, int]:
     """Write each exported mart to ``gold/<model>/data.parquet``; returns row counts."""
     import duckdb
@@ -142,7 +133,9 @@ def export_for_spark(settings: Settings | None = None) -> dict[str, int]:
             staged = settings.gold_dir / f".{model}.staging"
             shutil.rmtree(staged, ignore_errors=True)
             staged.mkdir(parents=True)
-            con.execute(f"COPY (SELECT * FROM marts.{model}) TO '{staged / 'data.parquet'}' (FORMAT parquet)")
+            con.execute(
+                f"COPY (SELECT * FROM marts.{model}) TO '{staged / 'data.parquet'}' (FORMAT parquet)"
+            )
             counts[model] = con.execute(f"SELECT count(*) FROM marts.{model}").fetchone()[0]
             replace_dir(staged, final)
             log.info("exported marts.%s to %s (%d rows)", model, final, counts[model])
@@ -155,7 +148,9 @@ def publish(settings: Settings | None = None) -> Path:
     """Copy the finished build file and swap it in as the serving file (atomic rename)."""
     settings = settings or load_settings()
     if not settings.build_db.exists():
-        raise FileNotFoundError(f"nothing to publish: {settings.build_db} does not exist (run dbt build first)")
+        raise FileNotFoundError(
+            f"nothing to publish: {settings.build_db} does not exist (run dbt build first)"
+        )
     import duckdb
 
     # Fold any write-ahead log into the file first: the copy must be the whole database.
