@@ -20,6 +20,7 @@ CLI entry.
 from __future__ import annotations
 
 import bisect
+import errno
 import json
 import logging
 import threading
@@ -278,7 +279,16 @@ def serve(
         if path in endpoints:
             raise ValueError(f"{source.id} and {endpoints[path].source.id} both declare {path}")
         endpoints[path] = _Endpoint(source, api_store(connector.endpoint, settings))
-    server = ApiServer(endpoints, host, port)
+    try:
+        server = ApiServer(endpoints, host, port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise RuntimeError(
+            f"cannot serve the departments' API on {host}:{port}: the port is taken. Is "
+            "`citylake sources serve` (or `make up`) already running? Stop it (`make down`) "
+            "or set CITYLAKE_SOURCE_API_URL to another port."
+        ) from exc
     if fail_first:
         server.inject_failures(fail_first, fail_status, retry_after)
     log.info("departments' API on %s serving %s", server.url, sorted(endpoints))
