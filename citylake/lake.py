@@ -18,10 +18,6 @@ from deltalake.exceptions import TableNotFoundError
 _APP_PREFIX = "citylake:"
 
 
-def table_exists(path: Path) -> bool:
-    return DeltaTable.is_deltatable(str(path))
-
-
 def open_table(path: Path) -> DeltaTable | None:
     try:
         return DeltaTable(str(path))
@@ -78,14 +74,6 @@ def dataset(path: Path) -> pads.Dataset:
     if table is None:
         raise FileNotFoundError(f"no Delta table at {path}")
     return table.to_pyarrow_dataset()
-
-
-def snapshot_files(path: Path) -> list[str]:
-    """The Parquet files of the current snapshot: what Spark reads with no Delta jars."""
-    table = open_table(path)
-    if table is None:
-        raise FileNotFoundError(f"no Delta table at {path}")
-    return table.file_uris()
 
 
 def replace_dir(staged: Path, final: Path) -> None:

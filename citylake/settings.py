@@ -120,10 +120,6 @@ class Settings:
     def ledger_path(self) -> Path:
         return self.lake_root / "meta" / "ingest_ledger"
 
-    @property
-    def file_ledger_path(self) -> Path:
-        return self.lake_root / "meta" / "file_ledger"
-
 
 def load_settings() -> Settings:
     """Read settings from the environment (cheap; call it where needed, never cache I/O)."""
