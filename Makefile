@@ -7,7 +7,7 @@ SS_VENV := .venv-superset
 UV := $(PYTHON) -m uv
 export UV_LINK_MODE := copy
 
-.PHONY: install demo test up down bench lint lock clean chromium uv
+.PHONY: install demo test up down bench lint lint-sql lock clean chromium uv
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -53,6 +53,11 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check citylake dags transforms quality tests
+
+# sqlfluff on the dbt project (dbt templater: compiles the project against this home's lake,
+# so run it after `make demo`; ~10 CPU minutes, hence not part of `make test`).
+lint-sql: install
+	$(VENV)/bin/citylake lint-sql
 
 # Re-pin after editing requirements/*.in.
 lock: | uv

@@ -63,6 +63,15 @@ class SchemaField(_Strict):
     max: float | None = None
     regex: str | None = None
     identity: IdentityKind | None = None
+    # Names this column was delivered under before a rename (schema drift): landing maps
+    # them to this name and records the rename; bronze keeps one column.
+    renamed_from: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]] = Field(
+        default_factory=list
+    )
+    # On a birth date column: the resident-ID column whose encoded birth date (positions
+    # 7-14) it must equal. A column named ``birth_date`` next to one named ``resident_id``
+    # gets this pairing without declaring it (Source.birth_date_pairs).
+    birth_date_of: str | None = None
 
 
 class SqlConnector(_Strict):
@@ -76,7 +85,9 @@ class SqlConnector(_Strict):
 
     kind: Literal["sql"]
     system: Literal["postgresql", "mariadb", "sqlite"] = "sqlite"
-    database: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]  # PG schema / MariaDB database / SQLite file
+    database: Annotated[
+        str, Field(pattern=r"^[a-z][a-z0-9_]*$")
+    ]  # PG schema / MariaDB database / SQLite file
     table: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     batch_rows: int = 50_000
 
@@ -86,7 +97,8 @@ class FileDropConnector(_Strict):
 
     kind: Literal["csv_drop", "ndjson_drop", "excel_drop"]
     path: str
-    pattern: str = "*"
+    # A file-name glob inside ``path``: no folders, so it cannot reach outside the drop.
+    pattern: Annotated[str, Field(pattern=r"^[^/\\]+$")] = "*"
     # "auto" detects UTF-8 / GB18030 (a GBK superset) per file.
     encoding: str = "utf-8"
     sheet: str | None = None  # excel_drop: the data sheet (others are reported, not read)
@@ -164,6 +176,25 @@ class Source(_Strict):
                 raise ValueError(f"key/cursor column {key!r} is not in the schema")
         if isinstance(self.connector, SqlConnector) and not self.cursor:
             raise ValueError("a sql source needs an incremental cursor column")
+        old_names = [old for f in self.schema_ for old in f.renamed_from]
+        clash = sorted({n for n in old_names if n in names or old_names.count(n) > 1})
+        if clash:
+            raise ValueError(
+                f"renamed_from {clash}: an old name must be neither a declared column "
+                "nor the old name of two columns"
+            )
+        by_name = {f.name: f for f in self.schema_}
+        for f in self.schema_:
+            if f.birth_date_of is None:
+                continue
+            target = by_name.get(f.birth_date_of)
+            if target is None or target.identity != IdentityKind.resident_id:
+                raise ValueError(
+                    f"{f.name}.birth_date_of: {f.birth_date_of!r} is not a column "
+                    "declared with identity: resident_id"
+                )
+            if f.type not in (FieldType.date, FieldType.string):
+                raise ValueError(f"{f.name}.birth_date_of: a birth date is a date or a string")
         return self
 
     @property
@@ -179,6 +210,32 @@ class Source(_Strict):
     @property
     def identity_fields(self) -> list[SchemaField]:
         return [f for f in self.schema_ if f.identity is not None]
+
+    @property
+    def renames(self) -> dict[str, str]:
+        """Old delivered name -> declared name, for every declared rename."""
+        return {old: f.name for f in self.schema_ for old in f.renamed_from}
+
+    @property
+    def birth_date_pairs(self) -> list[tuple[str, str]]:
+        """(birth date column, resident-ID column) pairs landing checks for consistency.
+
+        Declared with ``birth_date_of``; a ``birth_date`` column beside a ``resident_id``
+        column (identity resident_id) is the same person's and pairs implicitly.
+        """
+        pairs = [(f.name, f.birth_date_of) for f in self.schema_ if f.birth_date_of]
+        names = {f.name: f for f in self.schema_}
+        rid = names.get("resident_id")
+        born = names.get("birth_date")
+        if (
+            born is not None
+            and born.birth_date_of is None
+            and rid is not None
+            and rid.identity == IdentityKind.resident_id
+            and born.type in (FieldType.date, FieldType.string)
+        ):
+            pairs.append(("birth_date", "resident_id"))
+        return pairs
 
 
 def _format_error(path: Path, exc: ValidationError) -> str:

@@ -44,6 +44,9 @@ SCHEMA = pa.schema(
         ("started_at", pa.timestamp("us")),
         ("finished_at", pa.timestamp("us")),
         ("seconds", pa.float64()),
+        ("schema_columns", pa.string()),  # the delivered column names schema_version stands for
+        ("file_part", pa.int64()),  # a large file's part (null: the whole file is one batch)
+        ("file_parts", pa.int64()),  # on a large file's last part: how many parts it has
     ]
 )
 
@@ -71,6 +74,9 @@ class LedgerEntry:
     started_at: datetime
     finished_at: datetime
     seconds: float
+    schema_columns: str | None = None
+    file_part: int | None = None
+    file_parts: int | None = None
 
     def __post_init__(self) -> None:
         total = self.rows_landed + self.rows_quarantined + self.rows_held
@@ -89,12 +95,21 @@ def record(settings: Settings, entry: LedgerEntry) -> None:
     lake.append_rows(settings.ledger_path, rows)
 
 
+def record_many(settings: Settings, entries: list[LedgerEntry]) -> None:
+    """Append the rows of a group of batches in one commit (written after their data)."""
+    if entries:
+        rows = pa.Table.from_pylist([asdict(e) for e in entries], schema=SCHEMA)
+        lake.append_rows(settings.ledger_path, rows)
+
+
 def read(settings: Settings) -> pa.Table:
     """The ledger, one row per batch (its latest record)."""
     table = lake.read_table(settings.ledger_path)
     if not table.num_columns:
         return SCHEMA.empty_table()
-    frame = table.to_pandas().sort_values(["finished_at"], kind="stable")
+    # A ledger written before a column was added reads with that column empty.
+    frame = table.to_pandas().reindex(columns=SCHEMA.names)
+    frame = frame.sort_values(["finished_at"], kind="stable")
     latest = frame.drop_duplicates("batch_id", keep="last").sort_values(["source_id", "started_at"])
     return pa.Table.from_pandas(latest, schema=SCHEMA, preserve_index=False)
 
@@ -107,16 +122,18 @@ def source_state(settings: Settings, source_id: str, cursor_is_integer: bool) ->
     cursors = done["cursor_hi"].dropna()
     if len(cursors):
         high = str(max(cursors, key=int) if cursor_is_integer else max(cursors))
-    files = frozenset(
-        zip(
-            done["file_name"].dropna(),
-            done.loc[done["file_name"].notna(), "file_sha256"],
-            strict=True,
-        )
-    )
+    whole = done[done["file_name"].notna() & done["file_part"].isna()]
+    files = set(zip(whole["file_name"], whole["file_sha256"], strict=True))
+    # A file landed in parts is taken only once every part landed: after a crash
+    # between parts, the rerun reads it again and the landed parts are no-ops.
+    parts = done[done["file_name"].notna() & done["file_part"].notna()]
+    for (name, sha), got in parts.groupby(["file_name", "file_sha256"]):
+        expected = got["file_parts"].dropna()
+        if len(expected) and got["file_part"].nunique() == int(expected.max()):
+            files.add((name, sha))
     versions = mine.dropna(subset=["file_name"]).groupby("file_name")["file_sha256"].nunique()
     return SourceState(
         cursor_high=high,
-        landed_files=files,
+        landed_files=frozenset(files),
         file_versions={str(k): int(v) for k, v in versions.items()},
     )

@@ -1,4 +1,4 @@
-"""Running Airflow for citylake: its environment, metadata DB, and DAG test runs.
+"""Running Airflow for citylake: its environment, metadata DB, pools, and DAG runs.
 
 Airflow is configured only through environment variables derived from citylake's
 settings, so its home, metadata DB and ports follow the same configuration as
@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -62,7 +64,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], settings: Settings, timeout: float | None = None) -> subprocess.CompletedProcess:
+def _run(
+    args: list[str], settings: Settings, timeout: float | None = None
+) -> subprocess.CompletedProcess:
     env = airflow_env(settings)
     log.info("airflow %s", " ".join(args))
     return subprocess.run(
@@ -83,36 +87,102 @@ def ensure_airflow_db(settings: Settings | None = None) -> None:
     passwords = settings.airflow_home / "passwords.json"
     passwords.write_text(json.dumps({settings.admin_user: settings.admin_password}))
     marker = settings.airflow_home / ".migrated"
-    if marker.exists() and marker.read_text() == settings.airflow_db_url:
+    if not (marker.exists() and marker.read_text() == settings.airflow_db_url):
+        proc = _run(["db", "migrate"], settings, timeout=600)
+        if proc.returncode != 0:
+            raise AirflowError(
+                f"airflow db migrate failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
+        marker.write_text(settings.airflow_db_url)
+    ensure_pools(settings)
+
+
+def ensure_pools(settings: Settings) -> None:
+    """Create or resize the per-source-system pools (dag_plan.POOLS); idempotent, one CLI call."""
+    from citylake.dag_plan import POOLS
+
+    wanted = {
+        name: {"slots": slots, "description": f"concurrent extractions from {name[4:]} sources"}
+        for name, slots in POOLS.items()
+    }
+    text = json.dumps(wanted, sort_keys=True)
+    marker = settings.airflow_home / ".pools"
+    if marker.exists() and marker.read_text() == text + settings.airflow_db_url:
         return
-    proc = _run(["db", "migrate"], settings, timeout=600)
+    pools_file = settings.airflow_home / "pools.json"
+    pools_file.write_text(text)
+    proc = _run(["pools", "import", str(pools_file)], settings, timeout=300)
     if proc.returncode != 0:
-        raise AirflowError(f"airflow db migrate failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    marker.write_text(settings.airflow_db_url)
+        raise AirflowError(
+            f"airflow pools import failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        )
+    marker.write_text(text + settings.airflow_db_url)
 
 
-def test_dag(dag_id: str, logical_date: date, settings: Settings | None = None) -> float:
-    """Run one DAG run in-process with ``airflow dags test``; returns seconds. Raises on failure."""
+@dataclass
+class DagRunResult:
+    dag_id: str
+    run_id: str
+    logical_date: str | None
+    state: str
+    seconds: float
+    tasks: dict[str, str]
+    tries: dict[str, int]
+
+    @property
+    def failed_tasks(self) -> list[str]:
+        return sorted(t for t, s in self.tasks.items() if s != "success")
+
+
+def run_dags(
+    dag_ids: list[str] | None,
+    logical_dates: list[date],
+    settings: Settings | None = None,
+    *,
+    check: bool = True,
+    on_result: Callable[[DagRunResult], None] | None = None,
+) -> list[DagRunResult]:
+    """Run DAGs through real Airflow in one process (citylake.dag_runner); None = the whole city.
+
+    The whole city is every department DAG, then the warehouse DAG once Airflow finds
+    its Asset condition met. ``on_result`` sees each run as it finishes. With ``check``,
+    raises AirflowError naming the failed runs and tasks (full log in <home>/logs).
+    """
     settings = settings or load_settings()
     ensure_airflow_db(settings)
-    clock = time.perf_counter()
-    env = airflow_env(settings)
-    log_file = settings.home / "logs" / f"{dag_id}-{logical_date.isoformat()}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    log_file = logs / f"dag-runner-{stamp}.log"
+    results = logs / f"dag-runner-{stamp}.jsonl"
+    results.unlink(missing_ok=True)
+    args = [sys.executable, "-m", "citylake.dag_runner", "--results", str(results)]
+    args += [a for d in logical_dates for a in ("--date", d.isoformat())]
+    args += ["--city"] if dag_ids is None else [a for d in dag_ids for a in ("--dag", d)]
+    found: list[DagRunResult] = []
+
+    def collect() -> None:
+        lines = results.read_text().splitlines() if results.exists() else []
+        for line in lines[len(found) :]:
+            found.append(DagRunResult(**json.loads(line)))
+            if on_result:
+                on_result(found[-1])
+
     with log_file.open("w") as out:
-        proc = subprocess.run(
-            [airflow_executable(), "dags", "test", dag_id, logical_date.isoformat()],
-            env=env,
-            cwd=settings.home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
+        proc = subprocess.Popen(
+            args, env=airflow_env(settings), cwd=settings.home, stdout=out, stderr=subprocess.STDOUT
         )
-    seconds = time.perf_counter() - clock
-    text = log_file.read_text(errors="replace")
-    # `dags test` can exit 0 on a failed run; the run's own final line is the verdict.
-    finished = [line for line in text.splitlines() if "DagRun Finished" in line]
-    if proc.returncode != 0 or not finished or "state=success" not in finished[-1]:
-        tail = "\n".join(text.splitlines()[-60:])
-        raise AirflowError(f"DAG {dag_id} run {logical_date} failed (full log: {log_file}):\n{tail}")
-    return seconds
+        while proc.poll() is None:
+            time.sleep(1)
+            collect()
+    collect()
+    failed = [r for r in found if r.state != "success"]
+    if check and (proc.returncode != 0 or failed):
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-40:])
+        what = "; ".join(
+            f"{r.dag_id} {r.state} (tasks {', '.join(r.failed_tasks)})" for r in failed
+        )
+        raise AirflowError(
+            f"DAG runs failed: {what or f'runner exited {proc.returncode}'} (full log: {log_file}):\n{tail}"
+        )
+    return found

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
 SOURCE_API = "source-api"
+STREAM = "stream"  # the MQTT subscribers (citylake stream), when a broker is configured
 
 
 def _pid_file(settings: Settings, component: str) -> Path:
@@ -95,8 +96,14 @@ def start_source_api(settings: Settings) -> None:
     )
 
 
+def start_stream(settings: Settings) -> None:
+    """The sensor feeds' subscribers; SIGTERM (make down) lands and acknowledges what they hold."""
+    citylake = str(Path(sys.executable).parent / "citylake")
+    _spawn(settings, STREAM, [citylake, "stream"], airflow_env(settings))
+
+
 def stop_airflow(settings: Settings) -> None:
-    for component in (*AIRFLOW_COMPONENTS, SOURCE_API):
+    for component in (*AIRFLOW_COMPONENTS, SOURCE_API, STREAM):
         pid_file = _pid_file(settings, component)
         if not pid_file.exists():
             continue
@@ -124,6 +131,8 @@ def up() -> None:
     )
     start_airflow(settings)
     start_source_api(settings)
+    if settings.mqtt_url:
+        start_stream(settings)
     console.print("Starting Superset...")
     superset.ensure_initialized()
     if settings.serving_db.exists():

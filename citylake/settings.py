@@ -29,6 +29,7 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_SUPERSET_PORT | 8088 | Superset port on 127.0.0.1 |
 | CITYLAKE_ADMIN_USER / CITYLAKE_ADMIN_PASSWORD | admin / admin | admin login created for the local UIs |
 | CITYLAKE_DEMO_SEED / CITYLAKE_DEMO_DAYS / CITYLAKE_DEMO_START | 42 / 56 / 2026-09-01 | the embedded demo city |
+| CITYLAKE_INGEST_RETRIES / CITYLAKE_RETRY_DELAY_SECONDS / CITYLAKE_MAX_RETRY_DELAY_SECONDS | 3 / 60 / 1800 | ingest task retries, first delay, cap (exponential back-off) |
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class Settings:
     demo_seed: int
     demo_days: int
     demo_start: date
+    ingest_retries: int = 3
+    retry_delay_seconds: float = 60.0
+    max_retry_delay_seconds: float = 1800.0
     extra: dict[str, str] = field(default_factory=dict)
 
     # Derived locations: one definition so every layer agrees on them.
@@ -155,4 +159,7 @@ def load_settings() -> Settings:
         demo_seed=int(env("CITYLAKE_DEMO_SEED", "42")),
         demo_days=int(env("CITYLAKE_DEMO_DAYS", "56")),
         demo_start=date.fromisoformat(env("CITYLAKE_DEMO_START", "2026-09-01")),
+        ingest_retries=int(env("CITYLAKE_INGEST_RETRIES", "3")),
+        retry_delay_seconds=float(env("CITYLAKE_RETRY_DELAY_SECONDS", "60")),
+        max_retry_delay_seconds=float(env("CITYLAKE_MAX_RETRY_DELAY_SECONDS", "1800")),
     )

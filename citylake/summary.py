@@ -57,7 +57,9 @@ def collect(settings: Settings | None = None) -> RunSummary:
         summary.models_built = len(tables)
         for schema, name, _ in tables:
             if schema == "marts":
-                summary.marts[name] = con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+                summary.marts[name] = con.execute(f"select count(*) from marts.{name}").fetchone()[
+                    0
+                ]
         if "fct_counter_demand_forecast" in summary.marts:
             summary.forecast_rows, summary.forecast_centers = con.execute(
                 "select count(*), count(distinct center_id) from marts.fct_counter_demand_forecast"

@@ -20,10 +20,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citylake import pseudonym
 from citylake.lake import replace_dir
 from citylake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+
+# The main build: everything but the marts the Spark jobs produce (built after them).
+# dbt's unit tests run in CI (tests/test_dbt_unit.py), not in production builds: they
+# introspect the bronze relations, which a fresh build file does not have yet.
+MAIN_BUILD = ("--exclude", "tag:spark_output", "--exclude-resource-type", "unit_test")
 
 
 class DbtError(RuntimeError):
@@ -40,8 +47,10 @@ class BuildResult:
     tests_failed: int = 0
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
+def dbt_env(settings: Settings, target: str = "duckdb") -> dict[str, str]:
     env = dict(os.environ)
+    # The pseudonymization key (a demo key is generated into the home; never in prod).
+    env[pseudonym.KEY_ENV] = pseudonym.ensure_key(settings.home, target)
     env.update(
         CITYLAKE_BUILD_DB=str(settings.build_db),
         CITYLAKE_LAKE_ROOT=str(settings.lake_root),
@@ -67,6 +76,12 @@ def target_dir(settings: Settings) -> Path:
 def run_dbt(args: list[str], settings: Settings | None = None) -> BuildResult:
     """Run one dbt command against the build file; raise DbtError naming what failed."""
     settings = settings or load_settings()
+    target = args[args.index("--target") + 1] if "--target" in args[:-1] else "duckdb"
+    if args[:1] == ["build"]:
+        # The fct_source_quality mart reads the quality summary: refresh it from the ledger.
+        from citylake import quality_summary
+
+        quality_summary.refresh(settings)
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     command = [dbt_executable(), *args]
     log.info("dbt: %s", " ".join(args))
@@ -74,7 +89,7 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> BuildResult:
     proc = subprocess.run(
         command,
         cwd=settings.dbt_project_dir,
-        env=dbt_env(settings),
+        env=dbt_env(settings, target),
         capture_output=True,
         text=True,
         check=False,
@@ -86,6 +101,11 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> BuildResult:
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
         raise DbtError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
+    if args[:1] == ["build"] and target != "spark":
+        # Great Expectations checkpoint on the marts this build made (raises MartQualityError).
+        from quality.marts import check_marts
+
+        check_marts(settings, models=result.models)
     return result
 
 
@@ -101,7 +121,7 @@ def _read_run_results(settings: Settings, command: list[str], seconds: float) ->
         unique_id: str = node["unique_id"]
         if unique_id.startswith("model.") and status == "success":
             result.models.append(unique_id.split(".")[-1])
-        elif unique_id.startswith("test."):
+        elif unique_id.startswith(("test.", "unit_test.")):
             if status == "pass":
                 result.tests_passed += 1
             elif status in {"fail", "error"}:
@@ -145,7 +165,11 @@ def export_for_spark(settings: Settings | None = None) -> dict[str, int]:
 
 
 def publish(settings: Settings | None = None) -> Path:
-    """Copy the finished build file and swap it in as the serving file (atomic rename)."""
+    """Copy the finished build's marts into a new file, swapped in as the serving file.
+
+    Only the served schemas are copied (citylake.access): raw bronze, staging and the
+    restricted identity tables never reach readers. The swap is an atomic rename.
+    """
     settings = settings or load_settings()
     if not settings.build_db.exists():
         raise FileNotFoundError(
@@ -157,7 +181,31 @@ def publish(settings: Settings | None = None) -> Path:
     with duckdb.connect(str(settings.build_db)) as con:
         con.execute("CHECKPOINT")
     staged = settings.serving_db.with_name(settings.serving_db.name + ".staging")
-    shutil.copyfile(settings.build_db, staged)
+    from citylake.access import copy_served_schemas, write_policy
+
+    served = copy_served_schemas(settings.build_db, staged)
+    # Who may read what, from the marts' meta; written first, so invalid meta fails the
+    # publish and readers keep the previous warehouse with its policy.
+    write_policy(target_dir(settings) / "manifest.json", settings.serving_db, set(served))
     os.replace(staged, settings.serving_db)
     log.info("published %s -> %s", settings.build_db, settings.serving_db)
     return settings.serving_db
+
+
+def docs_index(settings: Settings) -> Path:
+    return settings.home / "docs" / "dbt" / "index.html"
+
+
+def generate_docs(settings: Settings | None = None) -> Path:
+    """``dbt docs generate --static`` (one self-contained page with the lineage graph),
+    published to ``<home>/docs/dbt/index.html``. Run after a build: the catalog is read
+    from the build file. ``--no-compile``: the page shows each model's source SQL, and a
+    source missing from the lake (a job not yet run) cannot fail the documentation."""
+    settings = settings or load_settings()
+    run_dbt(["docs", "generate", "--static", "--no-compile"], settings)
+    page = docs_index(settings)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    staged = page.with_name(page.name + ".staging")
+    shutil.copyfile(target_dir(settings) / "static_index.html", staged)
+    os.replace(staged, page)
+    return page

@@ -77,6 +77,10 @@ def build_expectations(source: Source) -> list[Any]:
             found.append(custom.ExpectColumnValuesToBeValidUscc(column=f.name))
         elif f.identity == IdentityKind.phone:
             found.append(custom.ExpectColumnValuesToBeValidMobile(column=f.name))
+    for born, resident_id in source.birth_date_pairs:
+        found.append(
+            custom.ExpectColumnPairBirthDateToMatchResidentId(column_A=born, column_B=resident_id)
+        )
     return found
 
 
@@ -96,10 +100,56 @@ def _exception_message(info: dict[str, Any]) -> str | None:
     return None
 
 
+def _columns_of(expectation: Any) -> list[str]:
+    found = [getattr(expectation, k, None) for k in ("column", "column_A", "column_B")]
+    return [c for c in found if c] + list(getattr(expectation, "column_list", None) or [])
+
+
+def gx_frame(frame: pd.DataFrame, expectations: list[Any]) -> pd.DataFrame:
+    """The frame GX sees: only the columns some expectation reads, in dtypes its pandas
+    engine handles fast.
+
+    GX's pandas engine wants plain numpy/object columns, not pandas' nullable extension
+    types. Converting everything to object (Python objects per value) cost more than the
+    validation itself on large batches; numbers become float64/int64 (GX then compares
+    vectorized), timestamps stay datetime64 (only null checks read them), text becomes
+    object with None. Columns read by custom expectations get Python objects, as their
+    per-value functions expect.
+    """
+    import numpy as np
+
+    custom = {
+        c
+        for e in expectations
+        if not type(e).__module__.startswith("great_expectations.")
+        for c in _columns_of(e)
+    }
+    wanted = {c for e in expectations for c in _columns_of(e)}
+    out: dict[str, Any] = {}
+    for name in frame.columns:
+        if name not in wanted and name not in (ROW_ID, BATCH_SEQ):
+            continue
+        column = frame[name]
+        kind = column.dtype
+        fast = pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)
+        if name in custom or not fast or pd.api.types.is_bool_dtype(kind):
+            out[name] = column.astype(object).where(column.notna(), None)
+        elif pd.api.types.is_datetime64_any_dtype(kind):
+            out[name] = column
+        elif column.isna().any():
+            out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            whole = pd.api.types.is_integer_dtype(kind)
+            out[name] = column.to_numpy(dtype=np.int64 if whole else np.float64)
+    return pd.DataFrame(out, index=frame.index)
+
+
 class Validator:
     """One GX context per ingest run; suites are (re)declared from the catalog each run."""
 
-    def __init__(self, project_root: Path) -> None:
+    def __init__(self, project_root: Path, *, data_docs: bool = True) -> None:
+        # data_docs=False: results are still stored, just not rendered (bulk test runs).
+        self.data_docs = data_docs
         import great_expectations as gx
 
         # Registers the custom expectations before the context loads stored suites using them.
@@ -145,8 +195,7 @@ class Validator:
         warnings.filterwarnings(
             "ignore", message="This pattern is interpreted as a regular expression"
         )
-        # GX's pandas engine wants plain object/float columns, not pandas' nullable extension types.
-        plain = frame.astype(object).where(frame.notna(), None)
+        plain = gx_frame(frame, definition.suite.expectations)
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
@@ -197,6 +246,8 @@ class Validator:
         few hundred results here), so only results new since the last call are rendered.
         """
         new, self._new_results = self._new_results, []
+        if not self.data_docs:
+            return None
         self.context.build_data_docs(resource_identifiers=new or None)
         for site in self.context.get_docs_sites_urls():
             url = site.get("site_url") or ""

@@ -45,3 +45,53 @@ def spark() -> Iterator[object]:
     session = get_spark("citylake-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def landed_city(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """A small generated city with every catalog source landed in bronze (one per session).
+
+    The environment points at its home only while it is being made: tests get the
+    Settings and pass them on.
+    """
+    import socket as _socket
+    from datetime import date
+
+    from citylake.catalog import default_catalog
+    from citylake.generate import generate_city
+    from citylake.generate.api_server import serve
+    from citylake.ingest import ingest_source
+    from citylake.settings import load_settings
+
+    home = tmp_path_factory.mktemp("landed-city")
+    with _socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CITYLAKE_HOME", str(home))
+        patch.setenv("CITYLAKE_SOURCE_API_URL", f"http://127.0.0.1:{port}")
+        settings = load_settings()
+        generate_city(
+            settings.sources_root,
+            settings.truth_root,
+            seed=11,
+            days=7,
+            start=date(2026, 9, 1),
+            scale=0.1,
+            settings=settings,
+        )
+        with serve(settings):
+            for source_id in default_catalog():
+                ingest_source(source_id, settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def built_city(landed_city: object) -> object:
+    """``landed_city`` built by dbt on DuckDB (Spark outputs excluded) and published."""
+    from citylake import quality_summary, warehouse
+
+    quality_summary.refresh(landed_city)  # gold input of the quality mart, as the DAG does
+    warehouse.run_dbt(["build", *warehouse.MAIN_BUILD], landed_city)
+    warehouse.publish(landed_city)
+    return landed_city

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 
+class SourceUnavailableError(RuntimeError):
+    """The source system cannot be read at all (database down, table gone); names the source."""
+
+
 @dataclass(frozen=True)
 class RowError:
     """A record that could not be parsed into fields (malformed line, undecodable bytes)."""
@@ -31,6 +35,16 @@ class RawBatch:
     cursor_hi: str | None = None
     extra_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
+    # Set by citylake.schema_drift.track at landing: delivered column set, its version, note.
+    schema_columns: str | None = None
+    schema_version: int = 1
+    schema_note: str = ""
+    # Set by citylake.redelivery.mark: the earlier delivery with the same bytes, if any.
+    duplicate_of: str | None = None
+    # A file too large for one batch lands in parts (connectors.files.CHUNK_ROWS): the
+    # part's number, and on the last part only, the number of parts.
+    file_part: int | None = None
+    file_parts: int | None = None
 
     @property
     def rows_received(self) -> int:

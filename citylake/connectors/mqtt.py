@@ -5,7 +5,7 @@ as well (``generate.systems``), one JSON object per line and file per day, so th
 embedded demo (no broker) and batch backfills read the same records. The drop is read
 exactly like an ``ndjson_drop`` (``connectors.files``): each new file version is one
 batch, unparseable lines become row errors. The continuous broker subscriber is a
-separate service (issue 4).
+separate service: ``citylake stream`` (``citylake.streaming``).
 """
 
 from __future__ import annotations

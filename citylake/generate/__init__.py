@@ -89,7 +89,9 @@ def generate_city(
     sources_root, truth_root = Path(sources_root), Path(truth_root)
     report = GenerationReport(seed=seed, days=days, start=start, scale=scale)
     ctx = CityContext(seed=seed, start=start, days=days, scale=scale)
-    settings = replace(settings or load_settings(), sources_root=sources_root, truth_root=truth_root)
+    settings = replace(
+        settings or load_settings(), sources_root=sources_root, truth_root=truth_root
+    )
 
     def timed(name: str, step: Callable[[], object]) -> object:
         t = time.perf_counter()
@@ -146,7 +148,10 @@ def generate_city(
 
 
 def _deliver_departments(
-    ctx: CityContext, settings: Settings, report: GenerationReport, tables: dict[str, list[dict[str, object]]]
+    ctx: CityContext,
+    settings: Settings,
+    report: GenerationReport,
+    tables: dict[str, list[dict[str, object]]],
 ) -> None:
     """The department sources: records from :mod:`.departments`, delivered as the catalog says."""
     from citylake.catalog import default_catalog

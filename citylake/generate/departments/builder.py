@@ -209,12 +209,12 @@ class SourceBuilder:
         rates = self.dirt.rates
         end = self.ctx.end
         columns = [f.name for f in source.fields]
-        changed = (
-            set(schema_change.renamed.values()) | set(schema_change.added)
-            if schema_change
-            else set()
-        )
-        base_columns = [c for c in columns if c not in changed]
+        added = set(schema_change.added) if schema_change else set()
+        # The catalog declares a renamed column under its new name (renamed_from: the
+        # old one); records are drafted, and delivered before the change, under the old.
+        renamed = schema_change.renamed if schema_change else {}
+        old_name = {new: old for old, new in renamed.items()}
+        base_columns = [old_name.get(c, c) for c in columns if c not in added]
         expected = set(base_columns)
         cursor = source.cursor
         cursor_type = source.field(cursor).type if cursor else None

@@ -9,12 +9,12 @@ warnings as (
 )
 
 select
-    cast(station_id as varchar) as station_id,
-    cast(district as varchar) as district,
-    cast(level as varchar) as level,
-    cast(action as varchar) as action,
-    cast("at" as timestamp) as changed_at,
-    cast(basis as varchar) as basis,
+    cast(station_id as {{ dbt.type_string() }}) as station_id,
+    cast(district as {{ dbt.type_string() }}) as district,
+    cast(level as {{ dbt.type_string() }}) as level,  -- noqa: RF04
+    cast(action as {{ dbt.type_string() }}) as action,  -- noqa: RF04
+    cast("at" as timestamp) as changed_at,  -- noqa: RF06
+    cast(basis as {{ dbt.type_string() }}) as basis,
     cast(accumulation_mm as double) as accumulation_mm,
     cast(window_hours as integer) as window_hours
 from warnings

@@ -6,31 +6,45 @@ source as (
 
 ),
 
+ranked as (
+
+    select
+        source.*,
+        row_number() over (
+            partition by source.complaint_id
+            order by source._loaded_at desc, source._row_number desc
+        ) as delivery_rank
+
+    from source
+
+),
+
 latest_delivery as (
 
-    select *
-    from source
-    qualify row_number() over (partition by complaint_id order by _loaded_at desc, _row_number desc) = 1
+    select * from ranked
+    where delivery_rank = 1
 
 ),
 
 renamed as (
 
     select
+        'hotline_complaints' as source_id,
+        cast(complaint_id as {{ dbt.type_string() }}) as record_key,
         complaint_id,
         received_at,
         category,
-        district_code,
-        district as district_name,
-        street_code,
-        street as street_name,
-        community_code,
-        community as community_name,
+        {{ normalize_text('district_code') }} as district_code,
+        {{ normalize_text('district') }} as district_name,
+        {{ normalize_text('street_code') }} as street_code,
+        {{ normalize_text('street') }} as street_name,
+        {{ normalize_text('community_code') }} as community_code,
+        {{ normalize_text('community') }} as community_name,
         urgency,
-        caller_phone,
-        summary,
-        _batch_id as batch_id,
-        _loaded_at as loaded_at
+        {{ normalize_phone('caller_phone') }} as caller_phone,
+        {{ normalize_text('summary') }} as summary,  -- noqa: RF04
+        _batch_id,
+        _loaded_at
 
     from latest_delivery
 

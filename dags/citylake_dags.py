@@ -1,0 +1,209 @@
+"""citylake's Airflow DAGs, generated from the source catalog (citylake.dag_plan).
+
+- ``citylake_ingest_<department>``: one DAG per department, one ingest task per source,
+  scheduled at the department's most frequent source cadence; in scheduled and backfill
+  runs a source whose own cadence does not fire in that run is skipped. Each task
+  retries with exponential back-off, takes a slot of its source system's pool, and on
+  success updates the Asset ``citylake://bronze/<source_id>`` (its event carries the
+  counts).
+- ``citylake_warehouse``: scheduled on the bronze Assets the dbt project reads; runs
+  dbt build -> Spark jobs -> dbt build of their outputs -> publish -> Superset import.
+
+Tasks only call citylake functions; heavy imports (GX, Spark, duckdb) happen inside
+them. Parsing reads only the YAML catalog and the dbt project's source declarations.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, AssetAll, AssetAny, dag, get_current_context, task
+
+from citylake.catalog import default_catalog
+from citylake.dag_plan import (
+    LOCAL_TZ,
+    WAREHOUSE_DAG_ID,
+    DepartmentPlan,
+    IngestPlan,
+    cadence_due,
+    department_plans,
+    warehouse_plan,
+)
+from citylake.settings import load_settings
+
+log = logging.getLogger("citylake.dags")
+
+SETTINGS = load_settings()  # environment only: no I/O
+START = pendulum.datetime(
+    SETTINGS.demo_start.year, SETTINGS.demo_start.month, SETTINGS.demo_start.day, tz=LOCAL_TZ
+)
+OWNER = {"owner": "data-bureau"}
+
+
+def bronze_asset(uri: str) -> Asset:
+    return Asset(name=uri.removeprefix("citylake://").replace("/", "_"), uri=uri, group="bronze")
+
+
+def ingest_task(plan: IngestPlan, schedule: str):
+    asset = bronze_asset(plan.asset_uri)
+
+    @task(
+        task_id=plan.task_id,
+        pool=plan.pool,
+        outlets=[asset],
+        retries=SETTINGS.ingest_retries,
+        retry_delay=timedelta(seconds=SETTINGS.retry_delay_seconds),
+        retry_exponential_backoff=True,
+        max_retry_delay=timedelta(seconds=SETTINGS.max_retry_delay_seconds),
+        # Two runs of one source never extract concurrently (cursor and ledger state).
+        max_active_tis_per_dag=1,
+        execution_timeout=timedelta(hours=2),
+        doc_md=f"Land new batches of `{plan.source_id}` (cadence `{plan.cadence}`, pool `{plan.pool}`).",
+    )
+    def ingest() -> dict[str, object]:
+        from dataclasses import asdict
+
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        context = get_current_context()
+        run_id = str(context["run_id"])
+        # Scheduled and backfill runs follow each source's own cadence inside its
+        # department's schedule; a manual run (the demo, an operator) ingests everything.
+        run_type = getattr(context["dag_run"].run_type, "value", context["dag_run"].run_type)
+        logical = context["logical_date"]
+        if run_type in {"scheduled", "backfill"} and not cadence_due(
+            plan.cadence, schedule, logical
+        ):
+            raise AirflowSkipException(
+                f"{plan.source_id}: cadence {plan.cadence} does not fire in this {schedule} run ({logical})"
+            )
+        if plan.pool == "src_mqtt" and SETTINGS.mqtt_url:
+            # With a broker, `citylake stream` lands this feed continuously; reading the
+            # fallback drop too would land every reading twice. The event still marks
+            # the feed's bronze as moving on, so the warehouse's gate opens.
+            log.info("ingest %s: landed continuously by `citylake stream`", plan.source_id)
+            context["outlet_events"][asset].extra = {"source_id": plan.source_id, "streamed": True}
+            return {"source_id": plan.source_id, "streamed": True}
+        from citylake.ingest import BatchHeldError, ingest_source
+
+        log.info("ingest %s: run %s, pool %s", plan.source_id, run_id, plan.pool)
+        try:
+            report = ingest_source(plan.source_id, run_id=run_id)
+        except BatchHeldError as exc:
+            # Bad data, not a flaky system: retrying lands nothing more, so fail now.
+            raise AirflowFailException(str(exc)) from exc
+        counts = {
+            "batches": report.batches,
+            "received": report.received,
+            "landed": report.landed,
+            "quarantined": report.quarantined,
+            "held": report.held,
+        }
+        log.info(
+            "ingest %s: run %s: %s",
+            plan.source_id,
+            run_id,
+            ", ".join(f"{k} {v}" for k, v in counts.items()),
+        )
+        # The Asset event carries the counts, so the warehouse run can tell what arrived.
+        context["outlet_events"][asset].extra = {"source_id": plan.source_id, **counts}
+        return asdict(report)
+
+    return ingest()
+
+
+def department_dag(plan: DepartmentPlan) -> None:
+    @dag(
+        dag_id=plan.dag_id,
+        schedule=plan.schedule,
+        start_date=START,
+        catchup=False,  # history is loaded with `airflow backfill create` over a date range
+        max_active_runs=1,
+        default_args=OWNER,
+        tags=["citylake", "ingest", plan.department],
+        doc_md=(
+            f"Ingest the {plan.department} department's sources into bronze: "
+            + ", ".join(f"`{s.source_id}` ({s.cadence}, {s.pool})" for s in plan.sources)
+        ),
+    )
+    def ingest_department() -> None:
+        for source in plan.sources:
+            ingest_task(source, plan.schedule)
+
+    ingest_department()
+
+
+def warehouse_schedule() -> AssetAll | AssetAny:
+    plan = warehouse_plan(default_catalog(), SETTINGS.dbt_project_dir / "models")
+    gating = [bronze_asset(uri) for uri in plan.gating]
+    any_of = [bronze_asset(uri) for uri in plan.any_of]
+    if gating and any_of:
+        return AssetAny(AssetAll(*gating), *any_of)
+    return AssetAll(*gating) if gating else AssetAny(*any_of)
+
+
+@dag(
+    dag_id=WAREHOUSE_DAG_ID,
+    schedule=warehouse_schedule(),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,  # dbt writes one build file
+    # It runs only when ingestion lands something, so it listens from the start:
+    # a paused DAG would not even queue the Asset events.
+    is_paused_upon_creation=False,
+    default_args={**OWNER, "retries": 1, "retry_delay": timedelta(minutes=2)},
+    tags=["citylake", "warehouse"],
+    doc_md="dbt build -> Spark jobs -> dbt build of their outputs -> publish -> Superset import, "
+    "when the bronze tables dbt reads have landed.",
+)
+def citylake_warehouse() -> None:
+    @task
+    def dbt_build() -> dict[str, object]:
+        from citylake import warehouse
+
+        result = warehouse.run_dbt(["build", *warehouse.MAIN_BUILD])
+        exported = warehouse.export_for_spark()
+        return {"models": result.models, "tests_passed": result.tests_passed, "exported": exported}
+
+    @task
+    def spark_counter_demand() -> int:
+        from transforms import counter_demand
+
+        return counter_demand.main([])
+
+    @task
+    def spark_rain_warnings() -> int:
+        from transforms import rain_warnings
+
+        return rain_warnings.main([])
+
+    @task
+    def dbt_build_spark_outputs() -> dict[str, object]:
+        from citylake import warehouse
+
+        result = warehouse.run_dbt(["build", "--select", "tag:spark_output"])
+        return {"models": result.models, "tests_passed": result.tests_passed}
+
+    @task
+    def publish() -> str:
+        from citylake import warehouse
+
+        return str(warehouse.publish())
+
+    @task
+    def superset_import() -> None:
+        from citylake import superset
+
+        superset.ensure_initialized()
+        superset.import_dashboards()
+
+    spark_built = dbt_build_spark_outputs()
+    dbt_build() >> [spark_counter_demand(), spark_rain_warnings()] >> spark_built
+    spark_built >> publish() >> superset_import()
+
+
+for _plan in department_plans(default_catalog()):
+    department_dag(_plan)
+citylake_warehouse()
