@@ -16,7 +16,10 @@ with
 
 mentions as (
 
-    select x.citizen_key, x.match_rule, p.*
+    select
+        x.citizen_key,
+        x.match_rule,
+        p.*
     from {{ ref('int_citizen_crosswalk') }} as x
     inner join {{ ref('int_person_mentions') }} as p using (mention_id)
 
@@ -35,27 +38,31 @@ register as (
     from mentions
     where source_id = 'ps_household_registration'
     qualify row_number() over (
-        partition by citizen_key order by event_date desc nulls last, _loaded_at desc, mention_id
-    ) = 1
+            partition by citizen_key order by event_date desc nulls last, _loaded_at desc, mention_id asc
+        ) = 1
 
 ),
 
 frequent_name as (
 
-    select citizen_key, name
+    select
+        citizen_key,
+        name
     from mentions
     where name is not null
     group by citizen_key, name, name_is_pinyin
     qualify row_number() over (
-        partition by citizen_key
-        order by name_is_pinyin, count(*) desc, max(event_date) desc nulls last, name
-    ) = 1
+            partition by citizen_key
+            order by name_is_pinyin asc, count(*) desc, max(event_date) desc nulls last, name
+        ) = 1
 
 ),
 
 frequent_birth as (
 
-    select citizen_key, birth_date
+    select
+        citizen_key,
+        birth_date
     from mentions
     where birth_date is not null
     group by citizen_key, birth_date
@@ -65,7 +72,9 @@ frequent_birth as (
 
 frequent_gender as (
 
-    select citizen_key, gender
+    select
+        citizen_key,
+        gender
     from mentions
     where gender is not null
     group by citizen_key, gender
@@ -75,35 +84,44 @@ frequent_gender as (
 
 latest_phone as (
 
-    select citizen_key, phone
+    select
+        citizen_key,
+        phone
     from mentions
     where phone is not null
     qualify row_number() over (
-        partition by citizen_key order by event_date desc nulls last, _loaded_at desc, mention_id
-    ) = 1
+            partition by citizen_key order by event_date desc nulls last, _loaded_at desc, mention_id asc
+        ) = 1
 
 ),
 
 latest_address as (
 
-    select citizen_key, address
+    select
+        citizen_key,
+        address
     from mentions
     where address is not null
     qualify row_number() over (
-        partition by citizen_key order by event_date desc nulls last, _loaded_at desc, mention_id
-    ) = 1
+            partition by citizen_key order by event_date desc nulls last, _loaded_at desc, mention_id asc
+        ) = 1
 
 ),
 
 latest_place as (
 
-    select citizen_key, district_code, street_code, community_code
+    select
+        citizen_key,
+        district_code,
+        street_code,
+        community_code
     from mentions
     where district_code is not null
     qualify row_number() over (
-        partition by citizen_key
-        order by (community_code is not null) desc, event_date desc nulls last, _loaded_at desc, mention_id
-    ) = 1
+            partition by citizen_key
+            order by
+                (community_code is not null) desc, event_date desc nulls last, _loaded_at desc, mention_id asc
+        ) = 1
 
 ),
 
@@ -126,7 +144,7 @@ citizens as (
 select
     c.citizen_key,
     c.resident_id,
-    coalesce(r.name, n.name) as name,
+    coalesce(r.name, n.name) as name,  -- noqa: RF04
     case when r.name is not null then 'household_register' else 'most_frequent' end as name_source,
     coalesce(r.birth_date, {{ birth_date_from_resident_id('c.resident_id') }}, b.birth_date) as birth_date,
     coalesce(r.gender, {{ gender_from_resident_id('c.resident_id') }}, g.gender) as gender,

@@ -14,7 +14,10 @@ with
 
 mentions as (
 
-    select x.enterprise_key, x.match_rule, e.*
+    select
+        x.enterprise_key,
+        x.match_rule,
+        e.*
     from {{ ref('int_enterprise_crosswalk') }} as x
     inner join {{ ref('int_enterprise_mentions') }} as e using (mention_id)
 
@@ -33,36 +36,45 @@ register as (
     from mentions
     where source_id = 'msa_enterprise_registration'
     qualify row_number() over (
-        partition by enterprise_key order by event_date desc nulls last, _loaded_at desc, mention_id
-    ) = 1
+            partition by enterprise_key order by event_date desc nulls last, _loaded_at desc, mention_id asc
+        ) = 1
 
 ),
 
 legal_rep as (
 
-    select r.enterprise_key, g.citizen_key, g.resident_id, g.name
+    select
+        r.enterprise_key,
+        g.citizen_key,
+        g.resident_id,
+        g.name
     from register as r
     inner join {{ ref('int_citizen_crosswalk') }} as x
-        on x.source_id = r.source_id and x.record_key = r.record_key and x.role = 'legal_rep'
-    inner join {{ ref('int_citizen_golden') }} as g on g.citizen_key = x.citizen_key
+        on r.source_id = x.source_id and r.record_key = x.record_key and x.role = 'legal_rep'
+    inner join {{ ref('int_citizen_golden') }} as g on x.citizen_key = g.citizen_key
 
 ),
 
 frequent_name as (
 
-    select enterprise_key, enterprise_name
+    select
+        enterprise_key,
+        enterprise_name
     from mentions
     where enterprise_name is not null
     group by enterprise_key, enterprise_name
     qualify row_number() over (
-        partition by enterprise_key order by count(*) desc, max(event_date) desc nulls last, enterprise_name
-    ) = 1
+            partition by enterprise_key
+            order by count(*) desc, max(event_date) desc nulls last, enterprise_name
+        ) = 1
 
 ),
 
 frequent_registration as (
 
-    select enterprise_key, registration_no
+    select
+        enterprise_key,
+        registration_no
     from mentions
     where match_rule in ('uscc', 'registration_no') and {{ regexp_matches('registration_no', '^[0-9]{15}$') }}
     group by enterprise_key, registration_no
@@ -72,24 +84,29 @@ frequent_registration as (
 
 latest_address as (
 
-    select enterprise_key, address, district_code
+    select
+        enterprise_key,
+        address,
+        district_code
     from mentions
     where address is not null or district_code is not null
     qualify row_number() over (
-        partition by enterprise_key
-        order by (address is not null) desc, event_date desc nulls last, _loaded_at desc, mention_id
-    ) = 1
+            partition by enterprise_key
+            order by (address is not null) desc, event_date desc nulls last, _loaded_at desc, mention_id asc
+        ) = 1
 
 ),
 
 latest_phone as (
 
-    select enterprise_key, phone
+    select
+        enterprise_key,
+        phone
     from mentions
     where phone is not null
     qualify row_number() over (
-        partition by enterprise_key order by event_date desc nulls last, _loaded_at desc, mention_id
-    ) = 1
+            partition by enterprise_key order by event_date desc nulls last, _loaded_at desc, mention_id asc
+        ) = 1
 
 ),
 

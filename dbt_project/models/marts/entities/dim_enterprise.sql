@@ -16,7 +16,8 @@ select
     district_code,
     {{ mask_phone("regexp_replace(phone, '^[+]86-?', '')") }} as phone_masked,
     case when legal_rep_citizen_key is not null
-        then {{ pseudonym('legal_rep_citizen_key') }} end as legal_rep_citizen_sk,
+            then {{ pseudonym('legal_rep_citizen_key') }}
+    end as legal_rep_citizen_sk,
     in_market_register,
     cast(mention_count as integer) as mention_count,
     cast(source_count as integer) as source_count,

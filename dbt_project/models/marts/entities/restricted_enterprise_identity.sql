@@ -6,7 +6,8 @@
 select
     enterprise_key,
     case when legal_rep_citizen_key is not null
-        then {{ pseudonym('legal_rep_citizen_key') }} end as legal_rep_citizen_sk,
+            then {{ pseudonym('legal_rep_citizen_key') }}
+    end as legal_rep_citizen_sk,
     legal_rep_resident_id,
     legal_rep_name,
     phone

@@ -142,17 +142,17 @@ traffic_hourly as (
 station_hours as (
 
     {% for feed in ['rain', 'weather', 'air', 'river', 'manhole', 'traffic'] -%}
-    {% if not loop.first %}
-    union all
+        {% if not loop.first %}
+            union all
 
-    {% endif -%}
-    select
-        station_id,
-        hour_start,
-        sensor_type,
-        district_code,
-        readings
-    from {{ feed }}_hourly
+        {% endif -%}
+        select
+            station_id,
+            hour_start,
+            sensor_type,
+            district_code,
+            readings
+        from {{ feed }}_hourly
     {% endfor %}
 
 ),
@@ -180,10 +180,10 @@ joined as (
         traffic_hourly.vehicles_outbound
     from station_hours
     {% for feed in ['rain', 'weather', 'air', 'river', 'manhole', 'traffic'] -%}
-    left join {{ feed }}_hourly
-        on
-            station_hours.station_id = {{ feed }}_hourly.station_id
-            and station_hours.hour_start = {{ feed }}_hourly.hour_start
+        left join {{ feed }}_hourly
+            on
+                station_hours.station_id = {{ feed }}_hourly.station_id
+                and station_hours.hour_start = {{ feed }}_hourly.hour_start
     {% endfor %}
 
 )
