@@ -108,7 +108,7 @@ def _prepare(source: Source, batch: RawBatch) -> tuple[_Prepared, pd.DataFrame]:
     return _Prepared(batch, typed, reasons), typed[~duplicate]
 
 
-def _validate_group(
+def validate_group(
     source: Source, batches: list[RawBatch], validator: Validator
 ) -> list[_Prepared]:
     """One Great Expectations run for several batches: its fixed cost (~0.3 s) dominates small files."""
@@ -332,7 +332,7 @@ def ingest_source(
     def land_group() -> bool:
         """Validate and land the pending batches; False once a cursor source held one."""
         items = []
-        for item in _validate_group(source, group, validator):
+        for item in validate_group(source, group, validator):
             name = item.batch.file_name
             # A changed file under a known name is its next version.
             items.append((item, state.file_versions.get(name, 0) + 1 if name else None))

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from citylake import lake, ledger, schema_drift
 from citylake.catalog import Source
 from citylake.connectors.base import RawBatch, RowError, make_batch_id
-from citylake.ingest import _validate_group, land_batch
+from citylake.ingest import land_batch, validate_group
 from citylake.settings import Settings
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def land_messages(
     """Type, validate and land one micro-batch; returns its ledger entry (written last)."""
     tracker = tracker or SchemaTracker(source, settings)
     batch = tracker(to_raw_batch(source, topic_filter, messages))
-    (prepared,) = _validate_group(source, [batch], validator)
+    (prepared,) = validate_group(source, [batch], validator)
     _mark_landed_duplicates(settings, source, batch.batch_id, prepared.frame, prepared.reasons)
     failed = [
         (row, found)
