@@ -79,7 +79,9 @@ def crash_point(stage: str, path: Path, rows: pa.Table) -> None:
     writes the rows' Parquet data file into the table folder, as delta-rs does before
     its commit, then SIGKILLs this process: no cleanup, no commit, an orphan file.
     """
-    wanted = os.environ.get("CITYLAKE_CRASH_AT", "")
+    from citylake.settings import load_settings
+
+    wanted = load_settings().crash_at
     if not wanted:
         return
     at, _, where = wanted.partition("@")

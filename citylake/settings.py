@@ -30,6 +30,16 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_ADMIN_USER / CITYLAKE_ADMIN_PASSWORD | admin / admin | admin login created for the local UIs |
 | CITYLAKE_DEMO_SEED / CITYLAKE_DEMO_DAYS / CITYLAKE_DEMO_START | 42 / 56 / 2026-09-01 | the embedded demo city |
 | CITYLAKE_INGEST_RETRIES / CITYLAKE_RETRY_DELAY_SECONDS / CITYLAKE_MAX_RETRY_DELAY_SECONDS | 3 / 60 / 1800 | ingest task retries, first delay, cap (exponential back-off) |
+| CITYLAKE_PSEUDONYM_KEY | unset | HMAC key of ``pseudonym()``; unset = a demo key generated into <home>/secrets (never on production targets) |
+| CITYLAKE_STREAM_BATCH_MESSAGES | 500 | stream micro-batch size trigger |
+| CITYLAKE_STREAM_BATCH_SECONDS | 5 | stream micro-batch age trigger (seconds since its first message) |
+| CITYLAKE_STREAM_CLIENT_ID_PREFIX | citylake-stream | MQTT client id = <prefix>-<source id> (stable: it names the session) |
+| CITYLAKE_STREAM_TOPIC_PREFIX | (empty) | prepended to the catalog topics (tests, multi-tenant brokers) |
+| CITYLAKE_STREAM_SESSION_EXPIRY | 604800 | seconds the broker keeps a disconnected session (7 days) |
+| CITYLAKE_STREAM_RECEIVE_MAXIMUM | 65535 | unacknowledged messages the broker may send ahead |
+| CITYLAKE_STREAM_DOCS_SECONDS | 300 | how often GX Data Docs are rebuilt while streaming |
+| CITYLAKE_STREAM_TEST_PAUSE_BEFORE_ACK | 0 | fault injection for the restart test: sleep between landing and acknowledging |
+| CITYLAKE_CRASH_AT | unset | fault injection for the exactly-once test: ``before_commit[@<table path part>]`` kills the process before a Delta commit |
 """
 
 from __future__ import annotations
@@ -41,10 +51,26 @@ from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
+PSEUDONYM_KEY_ENV = "CITYLAKE_PSEUDONYM_KEY"
+
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """The MQTT stream's micro-batching and session (``citylake stream``)."""
+
+    batch_messages: int = 500
+    batch_seconds: float = 5.0
+    client_id_prefix: str = "citylake-stream"
+    topic_prefix: str = ""
+    session_expiry: int = 7 * 24 * 3600
+    receive_maximum: int = 65535
+    docs_seconds: float = 300.0
+    pause_before_ack: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,7 @@ class Settings:
     mqtt_url: str | None
     spark_master: str
     spark_driver_memory: str
+    spark_driver_host: str
     airflow_home: Path
     airflow_db_url: str
     airflow_port: int
@@ -76,6 +103,9 @@ class Settings:
     ingest_retries: int = 3
     retry_delay_seconds: float = 60.0
     max_retry_delay_seconds: float = 1800.0
+    pseudonym_key: str | None = None
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    crash_at: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     # Derived locations: one definition so every layer agrees on them.
@@ -145,6 +175,7 @@ def load_settings() -> Settings:
         mqtt_url=env("CITYLAKE_MQTT_URL") or None,
         spark_master=env("CITYLAKE_SPARK_MASTER", "local[*]"),
         spark_driver_memory=env("CITYLAKE_SPARK_DRIVER_MEMORY", "2g"),
+        spark_driver_host=env("CITYLAKE_SPARK_DRIVER_HOST", "127.0.0.1"),
         airflow_home=airflow_home,
         airflow_db_url=env("CITYLAKE_AIRFLOW_DB_URL", f"sqlite:///{airflow_home / 'airflow.db'}"),
         airflow_port=int(env("CITYLAKE_AIRFLOW_PORT", "8080")),
@@ -162,4 +193,16 @@ def load_settings() -> Settings:
         ingest_retries=int(env("CITYLAKE_INGEST_RETRIES", "3")),
         retry_delay_seconds=float(env("CITYLAKE_RETRY_DELAY_SECONDS", "60")),
         max_retry_delay_seconds=float(env("CITYLAKE_MAX_RETRY_DELAY_SECONDS", "1800")),
+        pseudonym_key=env(PSEUDONYM_KEY_ENV, "").strip() or None,
+        stream=StreamSettings(
+            batch_messages=int(env("CITYLAKE_STREAM_BATCH_MESSAGES", "500")),
+            batch_seconds=float(env("CITYLAKE_STREAM_BATCH_SECONDS", "5")),
+            client_id_prefix=env("CITYLAKE_STREAM_CLIENT_ID_PREFIX", "citylake-stream"),
+            topic_prefix=env("CITYLAKE_STREAM_TOPIC_PREFIX", ""),
+            session_expiry=int(env("CITYLAKE_STREAM_SESSION_EXPIRY", str(7 * 24 * 3600))),
+            receive_maximum=int(env("CITYLAKE_STREAM_RECEIVE_MAXIMUM", "65535")),
+            docs_seconds=float(env("CITYLAKE_STREAM_DOCS_SECONDS", "300")),
+            pause_before_ack=float(env("CITYLAKE_STREAM_TEST_PAUSE_BEFORE_ACK", "0")),
+        ),
+        crash_at=env("CITYLAKE_CRASH_AT", ""),
     )

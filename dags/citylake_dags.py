@@ -1,4 +1,4 @@
-"""citylake's Airflow DAGs, generated from the source catalog (citylake.dag_plan).
+"""citylake's Airflow DAGs, generated from the source catalog (citylake.orchestration.dag_plan).
 
 - ``citylake_ingest_<department>``: one DAG per department, one ingest task per source,
   scheduled at the department's most frequent source cadence; in scheduled and backfill
@@ -6,11 +6,11 @@
   retries with exponential back-off, takes a slot of its source system's pool, and on
   success updates the Asset ``citylake://bronze/<source_id>`` (its event carries the
   counts).
-- ``citylake_warehouse``: scheduled on the bronze Assets the dbt project reads; runs
-  dbt build -> Spark jobs -> dbt build of their outputs -> publish -> Superset import.
+- ``citylake_warehouse``: scheduled on the bronze Assets the dbt project reads; one task
+  per warehouse step (``citylake.orchestration.pipeline.WAREHOUSE_STEPS``).
 
 Tasks only call citylake functions; heavy imports (GX, Spark, duckdb) happen inside
-them. Parsing reads only the YAML catalog and the dbt project's source declarations.
+them. Parsing reads only the YAML catalog: no file scanning, no dbt.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pendulum
 from airflow.sdk import Asset, AssetAll, AssetAny, dag, get_current_context, task
 
 from citylake.catalog import default_catalog
-from citylake.dag_plan import (
+from citylake.orchestration.dag_plan import (
     LOCAL_TZ,
     WAREHOUSE_DAG_ID,
     DepartmentPlan,
@@ -31,6 +31,7 @@ from citylake.dag_plan import (
     department_plans,
     warehouse_plan,
 )
+from citylake.orchestration.pipeline import WAREHOUSE_STEPS, Step
 from citylake.settings import load_settings
 
 log = logging.getLogger("citylake.dags")
@@ -86,11 +87,12 @@ def ingest_task(plan: IngestPlan, schedule: str):
             log.info("ingest %s: landed continuously by `citylake stream`", plan.source_id)
             context["outlet_events"][asset].extra = {"source_id": plan.source_id, "streamed": True}
             return {"source_id": plan.source_id, "streamed": True}
-        from citylake.ingest import BatchHeldError, ingest_source
+        from citylake.landing import BatchHeldError
+        from citylake.orchestration.pipeline import ingest
 
         log.info("ingest %s: run %s, pool %s", plan.source_id, run_id, plan.pool)
         try:
-            report = ingest_source(plan.source_id, run_id=run_id)
+            report = ingest(plan.source_id, run_id=run_id)
         except BatchHeldError as exc:
             # Bad data, not a flaky system: retrying lands nothing more, so fail now.
             raise AirflowFailException(str(exc)) from exc
@@ -136,12 +138,20 @@ def department_dag(plan: DepartmentPlan) -> None:
 
 
 def warehouse_schedule() -> AssetAll | AssetAny:
-    plan = warehouse_plan(default_catalog(), SETTINGS.dbt_project_dir / "models")
+    plan = warehouse_plan(default_catalog())
     gating = [bronze_asset(uri) for uri in plan.gating]
     any_of = [bronze_asset(uri) for uri in plan.any_of]
     if gating and any_of:
         return AssetAny(AssetAll(*gating), *any_of)
     return AssetAll(*gating) if gating else AssetAny(*any_of)
+
+
+def step_task(step: Step):
+    @task(task_id=step.task_id, doc_md=step.doc)
+    def run_step() -> object:
+        return step.run(load_settings())
+
+    return run_step()
 
 
 @dag(
@@ -155,53 +165,17 @@ def warehouse_schedule() -> AssetAll | AssetAny:
     is_paused_upon_creation=False,
     default_args={**OWNER, "retries": 1, "retry_delay": timedelta(minutes=2)},
     tags=["citylake", "warehouse"],
-    doc_md="dbt build -> Spark jobs -> dbt build of their outputs -> publish -> Superset import, "
-    "when the bronze tables dbt reads have landed.",
+    doc_md="One task per step of `citylake.orchestration.pipeline.WAREHOUSE_STEPS` "
+    "(quality summary, dbt build, GX checkpoint on the marts, exports, Spark jobs, dbt build "
+    "of their outputs, its checkpoint, publish, Superset import), when the bronze tables dbt "
+    "reads have landed. `citylake build` runs the same steps in the same order.",
 )
 def citylake_warehouse() -> None:
-    @task
-    def dbt_build() -> dict[str, object]:
-        from citylake import warehouse
-
-        result = warehouse.run_dbt(["build", *warehouse.MAIN_BUILD])
-        exported = warehouse.export_for_spark()
-        return {"models": result.models, "tests_passed": result.tests_passed, "exported": exported}
-
-    @task
-    def spark_counter_demand() -> int:
-        from transforms import counter_demand
-
-        return counter_demand.main([])
-
-    @task
-    def spark_rain_warnings() -> int:
-        from transforms import rain_warnings
-
-        return rain_warnings.main([])
-
-    @task
-    def dbt_build_spark_outputs() -> dict[str, object]:
-        from citylake import warehouse
-
-        result = warehouse.run_dbt(["build", "--select", "tag:spark_output"])
-        return {"models": result.models, "tests_passed": result.tests_passed}
-
-    @task
-    def publish() -> str:
-        from citylake import warehouse
-
-        return str(warehouse.publish())
-
-    @task
-    def superset_import() -> None:
-        from citylake import superset
-
-        superset.ensure_initialized()
-        superset.import_dashboards()
-
-    spark_built = dbt_build_spark_outputs()
-    dbt_build() >> [spark_counter_demand(), spark_rain_warnings()] >> spark_built
-    spark_built >> publish() >> superset_import()
+    tasks = {}
+    for step in WAREHOUSE_STEPS:
+        tasks[step.task_id] = step_task(step)
+        for upstream in step.after:
+            tasks[upstream] >> tasks[step.task_id]
 
 
 for _plan in department_plans(default_catalog()):

@@ -9,7 +9,7 @@ it follows). The marts are read from the build DuckDB file into pandas (GX's SQL
 datasource fails on DuckDB, see STACK.md) and the results go into the same Data Docs site
 as landing validation (``<home>/quality``).
 
-Entry point: :func:`check_marts` (``citylake/warehouse.py`` calls it after a build).
+Entry point: :func:`check_marts` (the `check_marts` step of ``citylake.orchestration.pipeline``, right after each dbt build).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def spark() -> Iterator[object]:
     """One Spark session for the whole test run: it takes ~10 s to start."""
     import logging
 
-    from citylake.spark import get_spark
+    from citylake.warehouse.spark_session import get_spark
 
     # py4j logs on shutdown, after pytest has closed the captured streams.
     logging.getLogger("py4j").setLevel(logging.WARNING)
@@ -58,9 +58,9 @@ def landed_city(tmp_path_factory: pytest.TempPathFactory) -> object:
     from datetime import date
 
     from citylake.catalog import default_catalog
-    from citylake.generate import generate_city
-    from citylake.generate.api_server import serve
-    from citylake.ingest import ingest_source
+    from citylake.democity import generate_city
+    from citylake.democity.api_server import serve
+    from citylake.orchestration.pipeline import ingest
     from citylake.settings import load_settings
 
     home = tmp_path_factory.mktemp("landed-city")
@@ -82,16 +82,22 @@ def landed_city(tmp_path_factory: pytest.TempPathFactory) -> object:
         )
         with serve(settings):
             for source_id in default_catalog():
-                ingest_source(source_id, settings)
+                ingest(source_id, settings=settings)
     return settings
 
 
 @pytest.fixture(scope="session")
 def built_city(landed_city: object) -> object:
     """``landed_city`` built by dbt on DuckDB (Spark outputs excluded) and published."""
-    from citylake import warehouse
+    from citylake.orchestration import pipeline
 
-    # run_dbt refreshes the quality summary (the quality mart's input) before a build.
-    warehouse.run_dbt(["build", *warehouse.MAIN_BUILD], landed_city)
-    warehouse.publish(landed_city)
+    # The warehouse DAG's steps up to publish, without the Spark jobs (they have their own
+    # session-wide tests): quality summary, dbt build, GX checkpoint on the marts, publish.
+    for step in (
+        pipeline.refresh_quality_summary,
+        pipeline.dbt_build,
+        pipeline.check_marts,
+        pipeline.publish,
+    ):
+        step(landed_city)  # type: ignore[arg-type]
     return landed_city

@@ -60,7 +60,7 @@ def expected(key: str) -> dict[int, tuple[str | None, str | None, str | None]]:
     """id -> (pseudonym, masked name, masked phone) computed in Python."""
     import re
 
-    from citylake.pseudonym import pseudonym
+    from citylake.serving.pseudonym import pseudonym
 
     out: dict[int, tuple[str | None, str | None, str | None]] = {}
     for id_, value in VALUES:

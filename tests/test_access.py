@@ -18,10 +18,10 @@ import macro_project
 import pyarrow.parquet as pq
 import pytest
 
-from citylake import access, pseudonym
-from citylake.access import AccessDenied, AccessPolicyError, build_policy
+from citylake.serving import access, pseudonym
+from citylake.serving.access import AccessDenied, AccessPolicyError, build_policy
+from citylake.serving.sql_guard import QueryRejected, check_query, run_query
 from citylake.settings import Settings
-from citylake.sql_guard import QueryRejected, check_query, run_query
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEPARTMENTS = ["data_bureau", "health", "hotline_12345", "public_security", "urban_management"]
@@ -45,7 +45,7 @@ def test_access_macros_through_dbt_on_duckdb(tmp_path: Path) -> None:
     """pseudonym / mask_name / mask_phone compiled by dbt-duckdb equal the Python reference."""
     import os
 
-    from citylake.warehouse import dbt_executable
+    from citylake.warehouse.dbt import dbt_executable
 
     root = macro_project.make_project(tmp_path / "project")
     key = "macro-test-key"
@@ -96,7 +96,7 @@ def test_key_generated_for_demo_never_for_prod(
 def test_dbt_plugin_refuses_to_connect_without_key(tmp_path: Path) -> None:
     script = tmp_path / "plugin.py"
     script.write_text(
-        "from citylake.dbt_duckdb_plugin import Plugin\n"
+        "from citylake.warehouse.duckdb_plugin import Plugin\n"
         "try:\n"
         "    Plugin(name='p', plugin_config={})\n"
         "except Exception as exc:\n"
@@ -345,7 +345,7 @@ def test_unknown_department_is_refused(policy: access.AccessPolicy) -> None:
 
 def test_connection_itself_cannot_read_files(serving: Path) -> None:
     """Defence in depth: even SQL that slipped past the checks cannot reach the filesystem."""
-    from citylake.sql_guard import connect_serving
+    from citylake.serving.sql_guard import connect_serving
 
     con = connect_serving(serving)
     try:

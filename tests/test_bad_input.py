@@ -18,10 +18,10 @@ from conftest import require_service
 from openpyxl import Workbook
 from sqlalchemy.pool import NullPool
 
-from citylake import lake, ledger
+from citylake import lake
 from citylake.connectors.base import SourceUnavailableError
 from citylake.identity import make_resident_id
-from citylake.ingest import BatchHeldError, ingest_source
+from citylake.landing import BatchHeldError, ingest_source, ledger
 from citylake.settings import Settings, load_settings
 
 HOTLINE = "hotline_complaints"
@@ -180,8 +180,8 @@ def test_excel_with_extra_sheets_reads_the_declared_one(
 def test_json_with_wrong_types_from_the_api_and_a_ndjson_drop(
     settings: Settings, validator
 ) -> None:
-    from citylake.generate.api_server import serve
-    from citylake.source_systems import api_store
+    from citylake.connectors.source_systems import api_store
+    from citylake.democity.api_server import serve
 
     def incident(n: int, **changes: object) -> dict:
         return {
@@ -292,7 +292,7 @@ def test_a_source_database_that_is_down_fails_that_source_only(
     """tax_registration's MariaDB is down; svc_queue_tickets' PostgreSQL is up."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     from citylake.catalog import default_catalog
-    from citylake.generate.systems import deliver_records, dispose_engines
+    from citylake.democity.systems import deliver_records, dispose_engines
 
     database = f"citylake_t_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")

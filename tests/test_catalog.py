@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from citylake.catalog import CATALOG_DIR, CatalogError, SqlConnector, load_catalog, load_source
+from citylake.catalog import (
+    CATALOG_DIR,
+    CatalogError,
+    SqlConnector,
+    default_catalog,
+    load_catalog,
+    load_source,
+)
 
 GOOD = """
 id: demo_source
@@ -17,6 +24,7 @@ cadence: "@daily"
 primary_key: [record_id]
 owner: someone@citylake.gov
 share: {kind: not_shared}
+staging: {group: civil_affairs, table: demo_records}
 schema:
   - {name: record_id, type: string, nullable: false}
   - {name: resident_id, type: string, pii: direct_identifier, identity: resident_id}
@@ -92,3 +100,30 @@ def test_id_must_match_file_name(tmp_path: Path) -> None:
 def test_not_yaml(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="not valid YAML"):
         load_source(write(tmp_path, "id: [unclosed"))
+
+
+def test_committed_dbt_sources_match_the_catalog() -> None:
+    """The dbt project's bronze sources are generated (`citylake catalog dbt-sources`)."""
+    from citylake.catalog.dbt_sources import stale_files
+    from citylake.settings import load_settings
+
+    models = load_settings().dbt_project_dir / "models"
+    assert stale_files(default_catalog(), models) == []
+
+
+def test_dbt_sources_drift_is_caught(tmp_path) -> None:
+    from citylake.catalog.dbt_sources import MACRO_PATH, render, stale_files, write_sources
+
+    models = tmp_path / "models"
+    catalog = dict(default_catalog())
+    assert write_sources(catalog, models)  # a fresh project gets every file
+    assert stale_files(catalog, models) == []
+    gauge = catalog["rain_gauge"]
+    catalog["rain_gauge"] = gauge.model_copy(update={"cursor": "ts", "cadence": "@daily"})
+    stale = stale_files(catalog, models)
+    assert stale == [models / "staging/sensors/_sensors__sources.yml", tmp_path / MACRO_PATH]
+    text = render(catalog)["staging/sensors/_sensors__sources.yml"]
+    assert "cursor: ts" in text and "count: 36" in text  # daily freshness now
+    (models / "staging/old_group").mkdir()
+    (models / "staging/old_group/_old_group__sources.yml").write_text("version: 2\n")
+    assert models / "staging/old_group/_old_group__sources.yml" in stale_files(catalog, models)

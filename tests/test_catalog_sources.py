@@ -18,9 +18,9 @@ from citylake.catalog import (
     SqlConnector,
     default_catalog,
 )
-from citylake.generate import SOURCE_MODULES
-from citylake.generate.context import CityContext
-from citylake.generate.departments import DEPARTMENT_SOURCES, SourceOutput, generate_all
+from citylake.democity import SOURCE_MODULES
+from citylake.democity.context import CityContext
+from citylake.democity.departments import DEPARTMENT_SOURCES, SourceOutput, generate_all
 from citylake.identity import is_valid_resident_id, is_valid_uscc, normalize_phone
 
 START = date(2026, 9, 14)

@@ -12,10 +12,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from citylake import lake, ledger
+from citylake import lake
 from citylake.catalog import default_catalog
-from citylake.dag_plan import (
+from citylake.landing import ledger
+from citylake.orchestration.dag_plan import (
     INGEST_DAG_PREFIX,
     LOCAL_TZ,
     POOLS,
@@ -23,9 +25,9 @@ from citylake.dag_plan import (
     bronze_asset_uri,
     cadence_due,
     cadence_period,
-    dbt_bronze_inputs,
     pool_for,
 )
+from citylake.orchestration.pipeline import WAREHOUSE_STEPS
 from citylake.settings import Settings, load_settings
 
 START = date(2026, 9, 1)
@@ -119,27 +121,48 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
     dag = bag.dags[WAREHOUSE_DAG_ID]
     assert isinstance(dag.schedule, AssetAll | AssetAny)
     found = {uri: kind for kind, uri in _assets(dag.schedule)}
-    inputs = dbt_bronze_inputs(settings.dbt_project_dir / "models", catalog)
+    # What the dbt project declares as bronze sources (read here, never at DAG parse time).
+    inputs = sorted(
+        table["identifier"]
+        for path in (settings.dbt_project_dir / "models").glob("staging/*/_*__sources.yml")
+        for source in yaml.safe_load(path.read_text(encoding="utf-8"))["sources"]
+        for table in source["tables"]
+    )
+    assert inputs == sorted(catalog)
     assert {"svc_queue_tickets", "rain_gauge", "hotline_complaints"} <= set(inputs)
     assert set(found) == {bronze_asset_uri(s) for s in inputs}
     for source_id in inputs:
         # Daily and faster inputs must all land; slower ones trigger a build on their own.
         daily = cadence_period(catalog[source_id].cadence) <= timedelta(days=1)
         assert found[bronze_asset_uri(source_id)] == ("AssetAll" if daily else "AssetAny")
-    assert set(dag.task_ids) == {
-        "dbt_build",
-        "spark_counter_demand",
-        "spark_rain_warnings",
-        "dbt_build_spark_outputs",
-        "publish",
-        "superset_import",
-    }
-    assert dag.get_task("publish").upstream_task_ids == {"dbt_build_spark_outputs"}
+    # Every warehouse step is its own task, in the order `citylake build` runs them.
+    assert (
+        set(dag.task_ids)
+        == {s.task_id for s in WAREHOUSE_STEPS}
+        == {
+            "refresh_quality_summary",
+            "dbt_build",
+            "check_marts",
+            "export_marts",
+            "spark_counter_demand",
+            "spark_rain_warnings",
+            "dbt_build_spark_outputs",
+            "check_spark_output_marts",
+            "publish",
+            "superset_import",
+        }
+    )
+    assert dag.get_task("dbt_build").upstream_task_ids == {"refresh_quality_summary"}
+    assert dag.get_task("check_marts").upstream_task_ids == {"dbt_build"}
     assert dag.get_task("dbt_build_spark_outputs").upstream_task_ids == {
         "spark_counter_demand",
         "spark_rain_warnings",
     }
+    assert dag.get_task("publish").upstream_task_ids == {"check_spark_output_marts"}
     assert dag.get_task("superset_import").upstream_task_ids == {"publish"}
+    order = [s.task_id for s in WAREHOUSE_STEPS]
+    for step in WAREHOUSE_STEPS:  # the linear order never runs a step before its inputs
+        assert all(order.index(up) < order.index(step.task_id) for up in step.after)
 
 
 # Real Airflow runs: the health department (PostgreSQL births register + weekly CSV) with
@@ -158,8 +181,8 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def dag_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from citylake.generate import generate_city
-    from citylake.orchestration import run_dags
+    from citylake.democity import generate_city
+    from citylake.orchestration.airflow_env import run_dags
 
     home: Path = tmp_path_factory.mktemp("citylake-dags")
     with pytest.MonkeyPatch.context() as patch:

@@ -28,10 +28,10 @@ import pytest
 import yaml
 from conftest import IN_CI
 
-from citylake import superset
-from citylake.dashboards import MART_TABLES, SERVING_SCHEMA, serving_db_mismatches
+from citylake.serving import superset
+from citylake.serving.dashboards import MART_TABLES, SERVING_SCHEMA, serving_db_mismatches
+from citylake.serving.superset import ServerInfo
 from citylake.settings import Settings, load_settings
-from citylake.superset import ServerInfo
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -10,8 +10,9 @@ import duckdb
 import macro_project
 import pytest
 
-from citylake import dbt_spark, pseudonym
+from citylake.serving import pseudonym
 from citylake.settings import Settings
+from citylake.warehouse import spark_target as dbt_spark
 
 PROJECT = Path(__file__).resolve().parents[1]
 

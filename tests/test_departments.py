@@ -12,8 +12,8 @@ import pyarrow as pa
 import pytest
 
 from citylake.catalog import IdentityKind, default_catalog
-from citylake.generate.context import CityContext
-from citylake.generate.departments import (
+from citylake.democity.context import CityContext
+from citylake.democity.departments import (
     DEPARTMENT_SOURCES,
     DIRT_RATES,
     TRUTH_SCHEMAS,
@@ -23,8 +23,8 @@ from citylake.generate.departments import (
     generate_all,
     truth_tables,
 )
-from citylake.generate.departments.dirt import to_traditional
-from citylake.generate.enterprises import (
+from citylake.democity.departments.dirt import to_traditional
+from citylake.democity.enterprises import (
     LEGACY_ONLY_SHARE,
     USCC_REFORM,
     ensure_enterprises,

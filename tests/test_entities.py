@@ -235,7 +235,7 @@ def test_shared_dimensions_carry_no_direct_identifier(
 def test_evaluate_cli_prints_scores(entity_city: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from citylake.cli import app
+    from citylake.cli.main import app
 
     monkeypatch.setenv("CITYLAKE_HOME", str(entity_city.home))  # type: ignore[attr-defined]
     result = CliRunner().invoke(

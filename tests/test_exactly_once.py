@@ -1,6 +1,6 @@
 """Exactly once: a killed landing leaves nothing partial; reruns land each batch once.
 
-The crash is real: ``citylake.ingest`` runs in a subprocess that is SIGKILLed between
+The crash is real: ``citylake.landing`` runs in a subprocess that is SIGKILLed between
 writing a batch's Parquet data file and committing it to the Delta log (the test-only
 hook ``CITYLAKE_CRASH_AT`` in citylake.lake), so no Python cleanup runs.
 """
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from citylake import lake, ledger
-from citylake.ingest import ingest_source
+from citylake import lake
+from citylake.landing import ingest_source, ledger
+from citylake.orchestration.pipeline import ingest
 from citylake.settings import Settings, load_settings
 
 SOURCE = "hotline_complaints"
@@ -27,8 +28,8 @@ HEADER = (
 )
 RUNNER = """
 import sys
-from citylake.ingest import ingest_source
-report = ingest_source(sys.argv[1])
+from citylake.orchestration.pipeline import ingest
+report = ingest(sys.argv[1])
 print(f"landed {report.landed}")
 """
 
@@ -96,7 +97,7 @@ def test_kill_between_parquet_write_and_commit_then_rerun_lands_once(
     assert len(ledger.read(settings)) == 0
 
     # 3. The rerun completes the batch: bronze is not doubled, quarantine and ledger land.
-    report = ingest_source(SOURCE, settings)
+    report = ingest(SOURCE, settings=settings)
     assert (report.received, report.quarantined) == (21, 1)
     assert lake.read_table(bronze).num_rows == 20
     assert lake.read_table(quarantine).num_rows == 1
@@ -112,7 +113,7 @@ def test_kill_between_parquet_write_and_commit_then_rerun_lands_once(
     assert sorted(rows) == [f"C{n:06d}" for n in range(1, 21)]
 
     # 4. Running again adds nothing.
-    assert ingest_source(SOURCE, settings).batches == 0
+    assert ingest(SOURCE, settings=settings).batches == 0
     assert lake.read_table(bronze).num_rows == 20
     assert len(ledger.read(settings)) == 1
 

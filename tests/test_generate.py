@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from citylake.generate import generate_city
-from citylake.generate.deliver import COMPLAINT_COLUMNS, QUEUE_TICKET_COLUMNS
-from citylake.generate.truth import read_truth
+from citylake.democity import generate_city
+from citylake.democity.deliver import COMPLAINT_COLUMNS, QUEUE_TICKET_COLUMNS
+from citylake.democity.truth import read_truth
 from citylake.identity import (
     birth_date_from_resident_id,
     gender_from_resident_id,
@@ -245,7 +245,7 @@ def test_complaints_have_truth_and_codes(city: dict[str, Path]) -> None:
 
 
 def test_cli_command_uses_settings_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from citylake.cli_generate import generate_command
+    from citylake.cli.generate import generate_command
 
     monkeypatch.setenv("CITYLAKE_HOME", str(tmp_path))
     monkeypatch.setenv("CITYLAKE_DEMO_DAYS", "3")

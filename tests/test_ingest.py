@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from citylake import lake, ledger
-from citylake.ingest import BatchHeldError, ingest_source
+from citylake import lake
+from citylake.landing import BatchHeldError, ingest_source, ledger
 from citylake.settings import Settings, load_settings
 
 HEADER = (

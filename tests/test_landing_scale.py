@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
-from citylake import casting, ingest, lake, ledger
+from citylake import lake
 from citylake.catalog import FieldType
 from citylake.connectors import files
-from citylake.ingest import ingest_source
+from citylake.landing import casting, ingest_source, ledger, steps
 from citylake.settings import Settings, load_settings
 
 HEADER = (
@@ -126,7 +126,7 @@ def test_large_file_lands_in_parts_exactly_once(
     settings: Settings, validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(files, "CHUNK_ROWS", 10)
-    monkeypatch.setattr(ingest, "GROUP_BATCHES", 1)  # one commit per part: crash between parts
+    monkeypatch.setattr(steps, "GROUP_BATCHES", 1)  # one commit per part: crash between parts
     lines = [HEADER, *[complaint(n) for n in range(1, 26)]]
     lines[13] = "C000013,2026-09-01 09:00:00,noise,too,few"  # line 14: wrong field count
     drop(settings, "complaints_2026-09-01.csv", lines)

@@ -1,7 +1,7 @@
 """The marts on a real dbt build of a small generated city (conftest's ``landed_city``).
 
-The build itself runs dbt's data tests and the Great Expectations checkpoint
-(quality/marts.py) through ``warehouse.run_dbt``; these tests check what those cannot:
+The build itself runs dbt's data tests, then the Great Expectations checkpoint
+(quality/marts.py, the pipeline's ``check_marts`` step); these tests check what those cannot:
 values against the source systems, the meta every mart must carry, and that the
 checkpoint does fail on a broken mart.
 """

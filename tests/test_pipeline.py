@@ -15,9 +15,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from citylake import lake, ledger
+from citylake import lake
 from citylake.catalog import default_catalog
-from citylake.dag_plan import INGEST_DAG_PREFIX, WAREHOUSE_DAG_ID, bronze_asset_uri
+from citylake.landing import ledger
+from citylake.orchestration.dag_plan import INGEST_DAG_PREFIX, WAREHOUSE_DAG_ID, bronze_asset_uri
 from citylake.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -94,7 +95,7 @@ def test_pipeline_runs_end_to_end(pipeline_run: dict) -> None:
 
 
 def test_second_run_of_same_date_adds_nothing(pipeline_run: dict) -> None:
-    from citylake.orchestration import run_dags
+    from citylake.orchestration.airflow_env import run_dags
 
     settings: Settings = pipeline_run["settings"]
     before = {s: lake.read_table(settings.bronze_path(s)).num_rows for s in default_catalog()}
@@ -113,7 +114,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def pipeline_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    from citylake.generate.api_server import serve
+    from citylake.democity.api_server import serve
     from citylake.settings import load_settings
 
     home: Path = tmp_path_factory.mktemp("citylake-home")
@@ -131,8 +132,8 @@ def pipeline_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sett
 
 @pytest.fixture(scope="session")
 def pipeline_run(pipeline_settings: Settings) -> dict:
-    from citylake.generate import generate_city
-    from citylake.orchestration import run_dags
+    from citylake.democity import generate_city
+    from citylake.orchestration.airflow_env import run_dags
 
     settings = pipeline_settings
     start = date(2026, 9, 1)

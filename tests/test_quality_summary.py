@@ -8,9 +8,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from citylake import lake, ledger, quality_summary
+from citylake import lake
 from citylake.catalog import default_catalog
-from citylake.ingest import QUARANTINE_SCHEMA
+from citylake.landing import ledger, quality_summary
+from citylake.landing.steps import QUARANTINE_SCHEMA
 from citylake.settings import Settings, load_settings
 
 AS_OF = datetime(2026, 10, 27, 12, 0)

@@ -17,11 +17,11 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from citylake import lake, ledger
+from citylake import lake
 from citylake.catalog import default_catalog
-from citylake.generate import generate_city
-from citylake.generate.api_server import serve
-from citylake.ingest import BatchHeldError, SourceReport, ingest_source
+from citylake.democity import generate_city
+from citylake.democity.api_server import serve
+from citylake.landing import BatchHeldError, SourceReport, ingest_source, ledger
 from citylake.settings import load_settings
 
 pytestmark = pytest.mark.slow

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from citylake import lake, ledger
+from citylake import lake
 from citylake.catalog import CatalogError, load_source
 from citylake.identity import make_resident_id, make_uscc
-from citylake.ingest import ingest_source
+from citylake.landing import ingest_source, ledger
 from citylake.settings import Settings, load_settings
 
 SOURCE = "hrss_employment"
@@ -103,7 +103,7 @@ def test_undeclared_rename_is_reported_and_a_new_column_evolves_bronze(
     drop(
         settings, "employment_2026-09-21.csv", [header, *(employment(n, new=True) for n in (3, 4))]
     )
-    with caplog.at_level(logging.WARNING, logger="citylake.schema_drift"):
+    with caplog.at_level(logging.WARNING, logger="citylake.landing.schema_drift"):
         report = ingest_source(SOURCE, settings, validator=validator)
     assert (report.landed, report.quarantined, report.held) == (2, 0, 0)  # the table goes on
 
@@ -164,8 +164,8 @@ def test_a_catalog_type_change_keeps_bronze_typed_and_quarantines_misfits(
     """rain_mm landed as double; then its declaration changes to string. Writing text into
     the double column would fail the Delta commit (and the table with it): bronze keeps
     double, values that are no number are quarantined as a type conflict."""
-    from citylake import ingest
     from citylake.catalog import FieldType, default_catalog
+    from citylake.landing import run as landing_run
 
     folder = settings.sources_root / "sensors" / "rain_gauge"
     folder.mkdir(parents=True)
@@ -195,7 +195,7 @@ def test_a_catalog_type_change_keeps_bronze_typed_and_quarantines_misfits(
         for f in rain.fields
     ]
     catalog["rain_gauge"] = rain.model_copy(update={"schema_": fields})
-    monkeypatch.setattr(ingest, "default_catalog", lambda: catalog)
+    monkeypatch.setattr(landing_run, "default_catalog", lambda: catalog)
     readings(2, ["0.3", "trace", 2.5, "n/a"])
     report = ingest_source("rain_gauge", settings, validator=validator)
     assert (report.received, report.landed, report.quarantined, report.held) == (4, 2, 2, 0)

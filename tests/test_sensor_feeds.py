@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from citylake.catalog import MqttConnector, Source, default_catalog
-from citylake.generate import (
+from citylake.democity import (
     sensors,
     sensors_air,
     sensors_manhole,
@@ -30,9 +30,9 @@ from citylake.generate import (
     sensors_weather,
     truth,
 )
-from citylake.generate.context import CityContext
-from citylake.generate.geography import build_geography
-from citylake.generate.sensor_common import FAULT_KINDS, Feed
+from citylake.democity.context import CityContext
+from citylake.democity.geography import build_geography
+from citylake.democity.sensor_common import FAULT_KINDS, Feed
 
 START, DAYS, SCALE, SEED = date(2026, 9, 24), 12, 0.5, 5
 FEEDS: tuple[ModuleType, ...] = (

@@ -29,8 +29,8 @@ from citylake.connectors import SourceState, extract
 from citylake.connectors import rest as rest_connector
 from citylake.connectors.excel import ExcelBatch
 from citylake.connectors.files import detect_encoding
-from citylake.generate.api_server import serve
-from citylake.generate.systems import (
+from citylake.democity.api_server import serve
+from citylake.democity.systems import (
     NOTES_SHEET,
     DeliveryError,
     deliver_records,
@@ -91,6 +91,7 @@ def _source(
             "schema": schema,
             "share": {"kind": "unconditional"},
             "owner": "tests@citylake.gov",
+            "staging": {"group": "test_department", "table": source_id},
         }
     )
 
@@ -190,7 +191,7 @@ def _sql_source(engine: str, database: str, schema: list[dict] = TICKET_SCHEMA) 
 
 
 def _read_table(settings: Settings, source: Source) -> list[tuple]:
-    from citylake.source_systems import sql_location
+    from citylake.connectors.source_systems import sql_location
 
     location = sql_location(source.connector, settings)  # type: ignore[arg-type]
     engine = sa.create_engine(location.url, poolclass=NullPool)

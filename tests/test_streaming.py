@@ -2,7 +2,7 @@
 
 Each test has its own lake (CITYLAKE_HOME in tmp_path), its own topic prefix and client
 ids, so runs never see each other's messages or sessions. Readings are published by the
-generator's own publisher (``generate.systems._publish``, QoS 1, waits for PUBACKs).
+generator's own publisher (``democity.systems.publish_records``, QoS 1, waits for PUBACKs).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import pandas as pd
 import pytest
 from conftest import require_service
 
-from citylake import lake, ledger
+from citylake import lake
 from citylake.catalog import default_catalog
+from citylake.landing import ledger
 from citylake.settings import load_settings
 
 MQTT_URL = "mqtt://127.0.0.1:1883"
@@ -71,11 +72,11 @@ def key_of(record: dict) -> tuple[str, pd.Timestamp]:
 
 
 def publish(records: list[dict], prefix: str) -> None:
-    from citylake.generate.systems import _publish
+    from citylake.democity.systems import publish_records
 
     source = default_catalog()[SOURCE]
     connector = source.connector.model_copy(update={"topic": prefix + source.connector.topic})
-    _publish(source, connector, records, MQTT_URL)
+    publish_records(source, connector, records, MQTT_URL)
 
 
 def publish_raw(payload: bytes, topic: str) -> None:
@@ -121,7 +122,8 @@ class InProcess:
     """The streamer on a thread of the test process (GX imported once per session)."""
 
     def __init__(self, **config: object) -> None:
-        from citylake.streaming import StreamConfig, Streamer, sensor_sources
+        from citylake.connectors.streaming import StreamConfig, sensor_sources
+        from citylake.orchestration.stream import Streamer
 
         self.streamer = Streamer(sensor_sources([SOURCE]), config=StreamConfig.from_env(**config))
         self.errors: list[BaseException] = []
@@ -173,7 +175,7 @@ def test_bad_payloads_are_quarantined_naming_source_batch_and_row(
     prefix = stream_env["CITYLAKE_STREAM_TOPIC_PREFIX"]
     good = readings(30)
     wrong_type = {**readings(1, offset=30)[0], "stage_m": "high"}
-    caplog.set_level(logging.WARNING, logger="citylake.stream_batches")
+    caplog.set_level(logging.WARNING, logger="citylake.landing.run")
     # A long age limit: all 32 messages share one batch, so row numbers are their order.
     with InProcess(batch_messages=32, batch_seconds=30):
         publish(good[:10], prefix)
@@ -296,7 +298,8 @@ def test_a_batch_redelivered_whole_is_a_no_op(
     """Same messages in any order -> same batch id -> the lake's app transaction skips it."""
     import json
 
-    from citylake.stream_batches import Message, land_messages, now_utc
+    from citylake.connectors.stream_messages import Message, now_utc
+    from citylake.orchestration.stream import land_messages, stream_landing
     from quality.validate import Validator
 
     monkeypatch.setenv("CITYLAKE_HOME", str(tmp_path))
@@ -307,9 +310,11 @@ def test_a_batch_redelivered_whole_is_a_no_op(
         for i, r in enumerate(readings(12), start=1)
     ]
     validator = Validator(settings.quality_home)
-    first = land_messages(source, "sensors/river_stage/+", messages, settings, validator, "run1")
+    first = land_messages(
+        stream_landing(source, settings, validator, "run1"), "sensors/river_stage/+", messages
+    )
     again = land_messages(
-        source, "sensors/river_stage/+", messages[::-1], settings, validator, "run2"
+        stream_landing(source, settings, validator, "run2"), "sensors/river_stage/+", messages[::-1]
     )
     assert again.batch_id == first.batch_id
     assert len(bronze_keys()) == 12
@@ -323,7 +328,8 @@ def test_a_held_stream_batch_is_kept_before_it_is_acknowledged(
     """A stream has no file to retry from: a held batch's messages are written to lake/held."""
     import json
 
-    from citylake.stream_batches import Message, land_messages, now_utc
+    from citylake.connectors.stream_messages import Message, now_utc
+    from citylake.orchestration.stream import land_messages, stream_landing
     from quality.validate import Validator
 
     monkeypatch.setenv("CITYLAKE_HOME", str(tmp_path))
@@ -334,12 +340,11 @@ def test_a_held_stream_batch_is_kept_before_it_is_acknowledged(
         for i, p in enumerate(payloads, start=1)
     ]
     entry = land_messages(
-        default_catalog()[SOURCE],
+        stream_landing(
+            default_catalog()[SOURCE], settings, Validator(settings.quality_home), "run1"
+        ),
         "sensors/river_stage/+",
         messages,
-        settings,
-        Validator(settings.quality_home),
-        "run1",
     )
     assert (entry.status, entry.rows_held, entry.rows_landed) == (ledger.HELD, 10, 0)
     assert "6 of 10 rows failed" in entry.message

@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     """Read the hourly arrivals mart, forecast, publish atomically; return the row count."""
     from pyspark.sql import functions as F
 
-    from citylake.spark import get_spark, write_parquet_atomically
+    from citylake.warehouse.spark_session import get_spark, write_parquet_atomically
 
     settings = load_settings()
     parser = argparse.ArgumentParser(description="Forecast counter demand per centre and hour.")

@@ -170,7 +170,7 @@ def rain_warnings(readings: DataFrame, lookahead_minutes: int = 60) -> DataFrame
 
 def main(argv: list[str] | None = None) -> int:
     """Read the 5-minute rain mart, derive warnings, publish atomically; return the row count."""
-    from citylake.spark import get_spark, write_parquet_atomically
+    from citylake.warehouse.spark_session import get_spark, write_parquet_atomically
 
     settings = load_settings()
     parser = argparse.ArgumentParser(description="Rainstorm warnings from rain gauges.")

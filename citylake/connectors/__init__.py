@@ -2,7 +2,9 @@
 
 A raw batch holds the values as delivered (strings or None), one row per record, with
 ``_row_number`` naming the record's place in its file or cursor range, plus the rows
-that could not even be parsed (kept for quarantine, never dropped).
+that could not even be parsed (kept for quarantine, never dropped). The MQTT subscriber
+(``streaming``) buffers messages and ``stream_messages`` turns them into raw batches; what
+lands them is composed in ``citylake.orchestration.stream``. May import only the core.
 """
 
 from __future__ import annotations

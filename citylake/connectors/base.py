@@ -35,11 +35,11 @@ class RawBatch:
     cursor_hi: str | None = None
     extra_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
-    # Set by citylake.schema_drift.track at landing: delivered column set, its version, note.
+    # Set by citylake.landing.schema_drift.DriftTracker at landing: delivered column set, its version, note.
     schema_columns: str | None = None
     schema_version: int = 1
     schema_note: str = ""
-    # Set by citylake.redelivery.mark: the earlier delivery with the same bytes, if any.
+    # Set by citylake.landing.redelivery.RedeliveryCheck: the earlier delivery with the same bytes, if any.
     duplicate_of: str | None = None
     # A file too large for one batch lands in parts (connectors.files.CHUNK_ROWS): the
     # part's number, and on the last part only, the number of parts.

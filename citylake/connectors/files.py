@@ -18,8 +18,8 @@ import pandas as pd
 
 from citylake.catalog import FileDropConnector, Source
 from citylake.connectors.base import RawBatch, RowError, SourceState, make_batch_id
+from citylake.connectors.source_systems import drop_folder
 from citylake.settings import Settings
-from citylake.source_systems import drop_folder
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ as well (``generate.systems``), one JSON object per line and file per day, so th
 embedded demo (no broker) and batch backfills read the same records. The drop is read
 exactly like an ``ndjson_drop`` (``connectors.files``): each new file version is one
 batch, unparseable lines become row errors. The continuous broker subscriber is a
-separate service: ``citylake stream`` (``citylake.streaming``).
+separate service: ``citylake stream`` (``citylake.connectors.streaming``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from citylake.catalog import FileDropConnector, MqttConnector, Source
 from citylake.connectors.base import RawBatch, SourceState
 from citylake.connectors.files import extract_files
+from citylake.connectors.source_systems import drop_folder
 from citylake.settings import Settings
-from citylake.source_systems import drop_folder
 
 
 def fallback_drop(connector: MqttConnector, settings: Settings) -> FileDropConnector:

@@ -1,6 +1,6 @@
 """Paginated JSON REST APIs, incrementally by cursor, with retries on 5xx and 429.
 
-The API (the generator's server in the demo, ``citylake.generate.api_server``) answers
+The API (the generator's server in the demo, ``citylake.democity.api_server``) answers
 ``GET <endpoint>?page=N&page_size=M[&updated_since=V]`` with
 ``{"items": [...], "page": N, "page_size": M, "total": T, "next_page": N+1 | null}``,
 items ordered by (cursor, primary key) and ``updated_since`` inclusive.
@@ -33,8 +33,8 @@ import pandas as pd
 from citylake.catalog import FieldType, RestApiConnector, Source
 from citylake.connectors.base import RawBatch, RowError, SourceState, make_batch_id
 from citylake.connectors.files import _raw
+from citylake.connectors.source_systems import api_url
 from citylake.settings import Settings
-from citylake.source_systems import api_url
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from citylake.connectors.base import (
     SourceUnavailableError,
     make_batch_id,
 )
+from citylake.connectors.source_systems import sql_location
 from citylake.settings import Settings
-from citylake.source_systems import sql_location
 
 log = logging.getLogger(__name__)
 

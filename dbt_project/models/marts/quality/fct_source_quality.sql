@@ -1,5 +1,5 @@
 -- One row per catalog source: freshness and failure rates (computed from the ingest ledger
--- by citylake/quality_summary.py; this mart types and publishes them).
+-- by citylake/landing/quality_summary.py; this mart types and publishes them).
 select
     cast(source_id as varchar) as source_id,
     cast(department as varchar) as department,

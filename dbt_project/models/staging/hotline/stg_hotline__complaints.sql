@@ -1,36 +1,12 @@
 with
 
-source as (
-
-    select * from {{ source('hotline', 'complaints') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by source.complaint_id
-            order by source._loaded_at desc, source._row_number desc
-        ) as delivery_rank
-
-    from source
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('hotline', 'complaints') }},
 
 renamed as (
 
     select
         'hotline_complaints' as source_id,
-        cast(complaint_id as {{ dbt.type_string() }}) as record_key,
+        record_key,
         complaint_id,
         received_at,
         category,

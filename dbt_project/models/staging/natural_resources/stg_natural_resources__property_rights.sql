@@ -1,40 +1,6 @@
 with
 
-source as (
-
-    select * from {{ source('natural_resources', 'property_registration') }}
-
-),
-
-keyed as (
-
-    select
-        source.*,
-        {{ normalize_text('source.certificate_no') }} as record_key
-
-    from source
-
-),
-
-ranked as (
-
-    select
-        keyed.*,
-        row_number() over (
-            partition by keyed.record_key
-            order by keyed.seq desc, keyed._loaded_at desc, keyed._row_number desc
-        ) as delivery_rank
-
-    from keyed
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('natural_resources', 'property_registration') }},
 
 renamed as (
 

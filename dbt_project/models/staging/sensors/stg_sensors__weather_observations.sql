@@ -1,37 +1,12 @@
 with
 
-source as (
-
-    select * from {{ source('sensors', 'weather_station') }}
-
-),
-
-ranked as (
-
-    -- A re-sent message counts once: the latest delivery per station and time.
-    select
-        source.*,
-        row_number() over (
-            partition by source.station_id, source.ts
-            order by source._loaded_at desc, source._row_number desc
-        ) as delivery_rank
-
-    from source
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('sensors', 'weather_station') }},
 
 renamed as (
 
     select
         'weather_station' as source_id,
-        {{ dbt.concat(['station_id', "'|'", 'cast(ts as ' ~ dbt.type_string() ~ ')']) }} as record_key,
+        record_key,
         station_id,
         district_code,
         ts as reading_at,

@@ -1,37 +1,12 @@
 with
 
-source as (
-
-    select * from {{ source('service_center', 'applications') }}
-
-),
-
-ranked as (
-
-    -- The acceptance system re-delivers an application on every status change.
-    select
-        source.*,
-        row_number() over (
-            partition by source.application_no
-            order by source.updated_at desc, source._loaded_at desc, source._row_number desc
-        ) as delivery_rank
-
-    from source
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('service_center', 'applications') }},
 
 renamed as (
 
     select
         'svc_applications' as source_id,
-        cast(application_no as {{ dbt.type_string() }}) as record_key,
+        record_key,
         application_no,
         {{ normalize_text('matter_code') }} as matter_code,
         {{ normalize_text('matter_name') }} as matter_name,

@@ -1,36 +1,12 @@
 with
 
-source as (
-
-    select * from {{ source('service_center', 'appointments') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by source.appointment_id
-            order by source.seq desc, source._loaded_at desc, source._row_number desc
-        ) as delivery_rank
-
-    from source
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('service_center', 'appointments') }},
 
 renamed as (
 
     select
         'svc_appointments' as source_id,
-        cast(appointment_id as {{ dbt.type_string() }}) as record_key,
+        record_key,
         appointment_id,
         seq,
         center_id,

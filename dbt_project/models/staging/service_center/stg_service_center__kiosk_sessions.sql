@@ -1,36 +1,12 @@
 with
 
-source as (
-
-    select * from {{ source('service_center', 'kiosk_sessions') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by source.session_id
-            order by source._loaded_at desc, source._row_number desc
-        ) as delivery_rank
-
-    from source
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('service_center', 'kiosk_sessions') }},
 
 renamed as (
 
     select
         'svc_kiosk_sessions' as source_id,
-        cast(session_id as {{ dbt.type_string() }}) as record_key,
+        record_key,
         session_id,
         kiosk_id,
         center_id,

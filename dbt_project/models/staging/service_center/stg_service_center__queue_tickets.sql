@@ -1,36 +1,12 @@
 with
 
-source as (
-
-    select * from {{ source('service_center', 'queue_tickets') }}
-
-),
-
-ranked as (
-
-    select
-        source.*,
-        row_number() over (
-            partition by source.ticket_id
-            order by source._loaded_at desc, source._row_number desc
-        ) as delivery_rank
-
-    from source
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('service_center', 'queue_tickets') }},
 
 renamed as (
 
     select
         'svc_queue_tickets' as source_id,
-        cast(ticket_id as {{ dbt.type_string() }}) as record_key,
+        record_key,
         ticket_id,
         ticket_seq,
         center_id,

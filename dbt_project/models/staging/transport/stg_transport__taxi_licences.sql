@@ -1,40 +1,6 @@
 with
 
-source as (
-
-    select * from {{ source('transport', 'taxi_licences') }}
-
-),
-
-keyed as (
-
-    select
-        source.*,
-        {{ normalize_text('source.licence_no') }} as record_key
-
-    from source
-
-),
-
-ranked as (
-
-    select
-        keyed.*,
-        row_number() over (
-            partition by keyed.record_key
-            order by keyed._loaded_at desc, keyed._row_number desc
-        ) as delivery_rank
-
-    from keyed
-
-),
-
-latest_delivery as (
-
-    select * from ranked
-    where delivery_rank = 1
-
-),
+{{ latest_delivery('transport', 'taxi_licences') }},
 
 renamed as (
 

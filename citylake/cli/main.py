@@ -1,0 +1,30 @@
+"""The citylake command line (Typer + Rich): one module per command group, each with a
+``register(app)`` that adds its commands."""
+
+from __future__ import annotations
+
+import typer
+
+from citylake.cli import (
+    catalog,
+    dags,
+    entities,
+    generate,
+    pipeline,
+    quality,
+    query,
+    services,
+    stream,
+)
+
+app = typer.Typer(
+    help="citylake: the city data bureau's data platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+for _group in (catalog, generate, pipeline, dags, stream, query, quality, entities, services):
+    _group.register(app)
+
+if __name__ == "__main__":
+    app()

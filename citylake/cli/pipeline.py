@@ -1,0 +1,134 @@
+"""``citylake ingest|build|summary|demo``: the pipeline outside (or through) Airflow."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from citylake.cli.output import console, setup_logging
+from citylake.settings import load_settings
+
+
+def ingest(
+    source: list[str] = typer.Argument(None, help="source ids (default: every catalog source)"),
+    verbose: bool = typer.Option(True, help="log each batch"),
+) -> None:
+    """Land new batches of sources into bronze (outside Airflow, e.g. for a one-off)."""
+    from citylake.catalog import default_catalog
+    from citylake.landing import BatchHeldError
+    from citylake.orchestration.pipeline import ingest as ingest_one
+
+    setup_logging(verbose)
+    failed = False
+    for source_id in source or list(default_catalog()):
+        try:
+            report = ingest_one(source_id)
+            console.print(
+                f"{source_id}: received {report.received}, landed {report.landed}, "
+                f"quarantined {report.quarantined}"
+            )
+        except BatchHeldError as exc:
+            failed = True
+            console.print(f"[red]{exc}[/red]")
+        except Exception as exc:  # one source down (its database, its API) stops only itself
+            failed = True
+            console.print(f"[red]{source_id}: failed: {type(exc).__name__}: {exc}[/red]")
+    if failed:
+        raise typer.Exit(1)
+
+
+def build(
+    verbose: bool = typer.Option(False),
+    target: str = typer.Option(
+        "duckdb", help="duckdb (every warehouse step) or spark (dbt build only)"
+    ),
+    until: str = typer.Option(None, help="stop after this step (e.g. publish: no Superset import)"),
+) -> None:
+    """The warehouse DAG's steps, in its order: quality summary, dbt build, GX checkpoint,
+    exports, Spark jobs, dbt build of their outputs, checkpoint, publish, Superset import."""
+    from citylake.orchestration.pipeline import WAREHOUSE_STEPS, Step, run_warehouse
+
+    setup_logging(verbose)
+    if target != "duckdb":
+        from citylake.cli.query import build_other_target
+
+        return build_other_target(target)
+    total = len(WAREHOUSE_STEPS)
+
+    def progress(step: Step, seconds: float, result: object) -> None:
+        n = [s.task_id for s in WAREHOUSE_STEPS].index(step.task_id) + 1
+        console.print(f"[{n}/{total}] {step.task_id} ({seconds:.0f}s): {result}")
+
+    try:
+        run_warehouse(until=until, progress=progress)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def summary() -> None:
+    """Print what the last runs landed, built and produced."""
+    print_summary()
+
+
+def print_summary() -> None:
+    from citylake.cli.summary import collect
+
+    settings = load_settings()
+    result = collect(settings)
+    table = Table("source", "batches", "received", "landed", "quarantined", "held", title="Landing")
+    for s in result.sources:
+        table.add_row(
+            s.source_id, *(str(v) for v in (s.batches, s.received, s.landed, s.quarantined, s.held))
+        )
+    console.print(table)
+    marts = Table(
+        "mart", "rows", title=f"Warehouse ({result.models_built} models in {settings.serving_db})"
+    )
+    for name, rows in sorted(result.marts.items()):
+        marts.add_row(name, str(rows))
+    console.print(marts)
+    console.print(
+        f"Forecasts: {result.forecast_rows} center-category-hours for {result.forecast_centers} centers. "
+        f"Warnings: {result.warnings_issued} issued, by level {result.warnings_by_level or '{}'}."
+    )
+
+
+def demo(
+    skip_generate: bool = typer.Option(False, help="reuse the city already generated"),
+) -> None:
+    """Generate the demo city, run its DAGs once through Airflow, print the summary."""
+    from citylake.cli.dags import run_city
+    from citylake.cli.entities import evaluate_entities
+    from citylake.cli.generate import generate_command
+    from citylake.democity.api_server import serve
+    from citylake.warehouse import generate_docs
+
+    settings = load_settings()
+    clock = time.perf_counter()
+    if not skip_generate:
+        generate_command()
+    logical = settings.demo_start.fromordinal(settings.demo_start.toordinal() + settings.demo_days)
+    # The departments' REST APIs must answer while the DAG's ingest tasks call them.
+    with serve(settings):
+        seconds = run_city(logical, settings)
+    console.print(f"[green]department DAGs and warehouse DAG succeeded in {seconds:.0f}s[/green]")
+    print_summary()
+    # One person, one record: the crosswalks scored against the city's truth.
+    evaluate_entities(warehouse=None, check=False)
+    console.print(f"dbt docs (lineage graph): {generate_docs(settings)}")
+    console.print(
+        f"\nDemo done in {time.perf_counter() - clock:.0f}s. Open the UIs with [bold]make up[/bold]: "
+        f"Airflow http://127.0.0.1:{settings.airflow_port}  Superset http://127.0.0.1:{settings.superset_port}"
+        f"  (login {settings.admin_user} / {settings.admin_password}); GX Data Docs: "
+        f"{settings.quality_docs_index}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("build")(build)
+    app.command("summary")(summary)
+    app.command("demo")(demo)

@@ -1,0 +1,78 @@
+"""What a pipeline run produced, read back from the lake and the serving warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from citylake.landing import ledger
+from citylake.settings import Settings, load_settings
+
+
+@dataclass
+class SourceCounts:
+    source_id: str
+    batches: int
+    received: int
+    landed: int
+    quarantined: int
+    held: int
+
+
+@dataclass
+class RunSummary:
+    sources: list[SourceCounts] = field(default_factory=list)
+    marts: dict[str, int] = field(default_factory=dict)
+    models_built: int = 0
+    forecast_rows: int = 0
+    forecast_centers: int = 0
+    warnings_issued: int = 0
+    warnings_by_level: dict[str, int] = field(default_factory=dict)
+
+
+def collect(settings: Settings | None = None) -> RunSummary:
+    import duckdb
+
+    settings = settings or load_settings()
+    summary = RunSummary()
+    frame = ledger.read(settings).to_pandas()
+    if len(frame):
+        grouped = frame.groupby("source_id").agg(
+            batches=("batch_id", "count"),
+            received=("rows_received", "sum"),
+            landed=("rows_landed", "sum"),
+            quarantined=("rows_quarantined", "sum"),
+            held=("rows_held", "sum"),
+        )
+        summary.sources = [
+            SourceCounts(str(sid), *(int(v) for v in row)) for sid, row in grouped.iterrows()
+        ]
+    if not settings.serving_db.exists():
+        return summary
+    con = duckdb.connect(str(settings.serving_db), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name, table_type from information_schema.tables"
+            " where table_schema in ('staging', 'marts')"
+        ).fetchall()
+        summary.models_built = len(tables)
+        for schema, name, _ in tables:
+            if schema == "marts":
+                summary.marts[name] = con.execute(f"select count(*) from marts.{name}").fetchone()[
+                    0
+                ]
+        if "fct_counter_demand_forecast" in summary.marts:
+            summary.forecast_rows, summary.forecast_centers = con.execute(
+                "select count(*), count(distinct center_id) from marts.fct_counter_demand_forecast"
+            ).fetchone()
+        if "fct_rain_warnings" in summary.marts:
+            rows = con.execute(
+                "select level, count(*) from marts.fct_rain_warnings"
+                " where action in ('issued', 'upgraded') group by level"
+            ).fetchall()
+            summary.warnings_by_level = {level: n for level, n in rows}
+            summary.warnings_issued = con.execute(
+                "select count(*) from marts.fct_rain_warnings where action = 'issued'"
+            ).fetchone()[0]
+    finally:
+        con.close()
+    return summary

@@ -1,0 +1,166 @@
+"""The pipeline's steps, each one function: the DAGs make one task per step, and
+``citylake ingest`` / ``citylake build`` call the same functions in the same order.
+
+This is where the stages meet: landing gets Great Expectations' validator from
+``quality``, the warehouse build is followed by the GX checkpoint on its marts, the Spark
+jobs read the exports, publish swaps the serving file, Superset imports the dashboards.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from citylake.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from citylake.landing import SourceReport
+
+log = logging.getLogger(__name__)
+
+
+def ingest(
+    source_id: str, run_id: str = "manual", settings: Settings | None = None
+) -> SourceReport:
+    """Land a source's new batches with the catalog's GX suite (raises BatchHeldError)."""
+    from citylake.landing import ingest_source
+    from quality.validate import Validator
+
+    settings = settings or load_settings()
+    return ingest_source(source_id, settings, run_id, validator=Validator(settings.quality_home))
+
+
+# -- the warehouse run, step by step ---------------------------------------------------
+
+
+def refresh_quality_summary(settings: Settings) -> dict[str, Any]:
+    """Freshness and failure rates per source from the ledger (fct_source_quality's input)."""
+    from citylake.landing import quality_summary
+
+    table = quality_summary.refresh(settings)
+    return {"sources": len(table)}
+
+
+def dbt_build(settings: Settings) -> dict[str, Any]:
+    """dbt build of every model but the Spark jobs' outputs (tests included)."""
+    from citylake import warehouse
+
+    result = warehouse.run_dbt(["build", *warehouse.MAIN_BUILD], settings)
+    return {
+        "models": len(result.models),
+        "tests_passed": result.tests_passed,
+        "seconds": result.seconds,
+    }
+
+
+def check_marts(settings: Settings) -> dict[str, Any]:
+    """Great Expectations checkpoint on the marts the last dbt build made (raises MartQualityError)."""
+    from citylake import warehouse
+    from quality.marts import check_marts as gx_check_marts
+
+    models = warehouse.last_results(settings).models
+    outcome = gx_check_marts(settings, models=models)
+    return {"marts": len(outcome.results), "success": outcome.success}
+
+
+def export_marts(settings: Settings) -> dict[str, int]:
+    """Marts flagged ``meta.export_to_lake`` into ``gold/<mart>/data.parquet`` for Spark."""
+    from citylake import warehouse
+
+    return warehouse.export_for_spark(settings)
+
+
+def spark_counter_demand(settings: Settings) -> int:
+    from transforms import counter_demand
+
+    return counter_demand.main([])
+
+
+def spark_rain_warnings(settings: Settings) -> int:
+    from transforms import rain_warnings
+
+    return rain_warnings.main([])
+
+
+def dbt_build_spark_outputs(settings: Settings) -> dict[str, Any]:
+    """dbt build of the models over the Spark jobs' outputs."""
+    from citylake import warehouse
+
+    result = warehouse.run_dbt(["build", "--select", "tag:spark_output"], settings)
+    return {
+        "models": len(result.models),
+        "tests_passed": result.tests_passed,
+        "seconds": result.seconds,
+    }
+
+
+def publish(settings: Settings) -> str:
+    """The marts schema into a new serving file, swapped in; the access policy beside it."""
+    from citylake import warehouse
+
+    return str(warehouse.publish(settings))
+
+
+def superset_import(settings: Settings) -> str:
+    """Superset's metadata initialized once, then the dashboards under ``dashboards/`` imported."""
+    from citylake.serving import superset
+
+    superset.ensure_initialized(settings)
+    superset.import_dashboards(settings)
+    return "imported"
+
+
+@dataclass(frozen=True)
+class Step:
+    task_id: str
+    run: Callable[[Settings], Any]
+    after: tuple[str, ...] = ()
+
+    @property
+    def doc(self) -> str:
+        return (self.run.__doc__ or self.task_id).strip().splitlines()[0]
+
+
+# In order; ``after`` is what the DAG waits for (the two Spark jobs run side by side).
+WAREHOUSE_STEPS: tuple[Step, ...] = (
+    Step("refresh_quality_summary", refresh_quality_summary),
+    Step("dbt_build", dbt_build, ("refresh_quality_summary",)),
+    Step("check_marts", check_marts, ("dbt_build",)),
+    Step("export_marts", export_marts, ("check_marts",)),
+    Step("spark_counter_demand", spark_counter_demand, ("export_marts",)),
+    Step("spark_rain_warnings", spark_rain_warnings, ("export_marts",)),
+    Step(
+        "dbt_build_spark_outputs",
+        dbt_build_spark_outputs,
+        ("spark_counter_demand", "spark_rain_warnings"),
+    ),
+    Step("check_spark_output_marts", check_marts, ("dbt_build_spark_outputs",)),
+    Step("publish", publish, ("check_spark_output_marts",)),
+    Step("superset_import", superset_import, ("publish",)),
+)
+
+
+def run_warehouse(
+    settings: Settings | None = None,
+    until: str | None = None,
+    progress: Callable[[Step, float, Any], None] | None = None,
+) -> dict[str, Any]:
+    """Run the warehouse steps in order (``until``: stop after that step)."""
+    settings = settings or load_settings()
+    names = [s.task_id for s in WAREHOUSE_STEPS]
+    if until is not None and until not in names:
+        raise ValueError(f"unknown step {until!r}; the steps are {names}")
+    results: dict[str, Any] = {}
+    for step in WAREHOUSE_STEPS:
+        clock = time.perf_counter()
+        results[step.task_id] = step.run(settings)
+        seconds = time.perf_counter() - clock
+        log.info("%s done in %.1fs: %s", step.task_id, seconds, results[step.task_id])
+        if progress:
+            progress(step, seconds, results[step.task_id])
+        if step.task_id == until:
+            break
+    return results
