@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 __all__ = [
+    "QueuePlan",
+    "dedicated_plan",
     "mean_wait_minutes",
     "occupancy",
     "offered_load",
+    "plan_queue",
+    "pooled_plan",
     "prob_wait",
     "required_counters",
     "service_level",
@@ -183,3 +188,85 @@ def required_counters(
         if _service_level_from_c(load, n, c, t, h) >= sl_target:
             return n
     raise AssertionError("unreachable: the Erlang B sequence is infinite")
+
+
+@dataclass(frozen=True)
+class QueuePlan:
+    """Counters for one queue in one hour, and what the queue is expected to do with them."""
+
+    arrivals_per_hour: float
+    mean_handle_minutes: float
+    counters: int
+    offered_load: float
+    prob_wait: float
+    service_level: float
+    mean_wait_minutes: float
+    occupancy: float
+
+
+def plan_queue(
+    arrivals_per_hour: float,
+    mean_handle_minutes: float,
+    target_wait_minutes: float = 10.0,
+    target_service_level: float = 0.8,
+    max_occupancy: float = 0.85,
+) -> QueuePlan:
+    """``required_counters`` for one M/M/N queue, with its P(wait), service level, mean
+    wait and occupancy at that number of counters."""
+    n = required_counters(
+        arrivals_per_hour,
+        mean_handle_minutes,
+        target_wait_minutes,
+        target_service_level,
+        max_occupancy,
+    )
+    load = offered_load(arrivals_per_hour, mean_handle_minutes)
+    return QueuePlan(
+        arrivals_per_hour=float(arrivals_per_hour),
+        mean_handle_minutes=float(mean_handle_minutes),
+        counters=n,
+        offered_load=load,
+        prob_wait=prob_wait(load, n),
+        service_level=service_level(load, n, target_wait_minutes, mean_handle_minutes),
+        mean_wait_minutes=mean_wait_minutes(load, n, mean_handle_minutes),
+        occupancy=occupancy(load, n),
+    )
+
+
+def dedicated_plan(
+    demand: Mapping[str, tuple[float, float]],
+    target_wait_minutes: float = 10.0,
+    target_service_level: float = 0.8,
+    max_occupancy: float = 0.85,
+) -> dict[str, QueuePlan]:
+    """One queue and its own counters per service category (the department-counter model).
+
+    ``demand``: category -> (arrivals per hour, mean handling minutes).
+    """
+    return {
+        category: plan_queue(lam, h, target_wait_minutes, target_service_level, max_occupancy)
+        for category, (lam, h) in demand.items()
+    }
+
+
+def pooled_plan(
+    demand: Mapping[str, tuple[float, float]],
+    target_wait_minutes: float = 10.0,
+    target_service_level: float = 0.8,
+    max_occupancy: float = 0.85,
+) -> QueuePlan:
+    """General counters serving every category from one queue (the seeds' reform).
+
+    First answer: M/M/N on the pooled arrivals Σλ with the mixture's mean handling time
+    Σλh / Σλ (so the offered load is the sum of the categories' loads). With handling times
+    that differ a lot between categories the mixture is more variable than exponential, so
+    this can be optimistic; a discrete-event check of the mixture belongs beside it.
+    """
+    for category, (lam, h) in demand.items():
+        if lam < 0 or h < 0 or math.isnan(lam) or math.isnan(h):
+            raise ValueError(f"{category}: arrivals and handling minutes must be >= 0")
+    total = sum(lam for lam, _ in demand.values())
+    if total == 0:
+        return plan_queue(0.0, 0.0, target_wait_minutes, target_service_level, max_occupancy)
+    mixture_mean = sum(lam * h for lam, h in demand.values()) / total
+    return plan_queue(total, mixture_mean, target_wait_minutes, target_service_level, max_occupancy)
