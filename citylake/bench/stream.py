@@ -65,8 +65,8 @@ def measure(messages: int, batch_messages: int, mqtt_url: str) -> dict[str, floa
     clock = time.perf_counter()
     publish_records(source, connector, _readings(messages), mqtt_url)
     published = time.perf_counter() - clock
-    sub = streamer.subscribers[0]
-    while sub.counts.received < messages:
+    report = streamer.reports[SOURCE]
+    while report.received < messages:
         time.sleep(0.05)
     seconds = time.perf_counter() - clock
     streamer.request_stop()
@@ -74,8 +74,8 @@ def measure(messages: int, batch_messages: int, mqtt_url: str) -> dict[str, floa
     return {
         "batch_messages": batch_messages,
         "messages": messages,
-        "batches": sub.counts.batches,
-        "landed": sub.counts.landed,
+        "batches": report.batches,
+        "landed": report.landed,
         "publish_seconds": round(published, 2),
         "seconds": round(seconds, 2),
         "messages_per_second": round(messages / seconds, 1),

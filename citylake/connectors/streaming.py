@@ -77,15 +77,6 @@ def sensor_sources(only: list[str] | None = None) -> list[Source]:
     return [s for s in chosen if isinstance(s.connector, MqttConnector)]
 
 
-@dataclass
-class Counts:
-    batches: int = 0
-    received: int = 0
-    landed: int = 0
-    quarantined: int = 0
-    held: int = 0
-
-
 class Subscriber:
     """One source's MQTT client and its buffer of received, not yet acknowledged messages."""
 
@@ -109,7 +100,6 @@ class Subscriber:
         self._closing = False
         self.subscribed = threading.Event()
         self.refused: str | None = None
-        self.counts = Counts()
 
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,

@@ -17,8 +17,8 @@ import time
 
 from citylake.catalog import Source
 from citylake.connectors.stream_messages import Message, keep_held, now_utc, to_raw_batch
-from citylake.connectors.streaming import Counts, StreamConfig, Subscriber, sensor_sources
-from citylake.landing import LandingRun, ledger
+from citylake.connectors.streaming import StreamConfig, Subscriber, sensor_sources
+from citylake.landing import LandingRun, SourceReport, ledger
 from citylake.settings import Settings, load_settings
 from quality.validate import Validator
 
@@ -68,25 +68,19 @@ class Streamer:
         self.subscribers: list[Subscriber] = []
         self.ready = threading.Event()
         self._validator: Validator | None = None
-        self._runs: dict[str, LandingRun] = {}  # one landing run per source, for the stream's life
+        # One landing run per source for the stream's life; its report is the source's counts.
+        self._runs: dict[str, LandingRun] = {}
+
+    @property
+    def reports(self) -> dict[str, SourceReport]:
+        """What each source has landed so far (filled once :meth:`run` has started)."""
+        return {source_id: run.report for source_id, run in self._runs.items()}
 
     def request_stop(self, *_: object) -> None:
         self.stop_event.set()
 
     def _land(self, sub: Subscriber, messages: list[Message]) -> None:
-        run = self._runs.get(sub.source.id)
-        if run is None:
-            assert self._validator is not None
-            run = self._runs[sub.source.id] = stream_landing(
-                sub.source, self.settings, self._validator, self.run_id
-            )
-        entry = land_messages(run, sub.topic, messages)
-        c = sub.counts
-        c.batches += 1
-        c.received += entry.rows_received
-        c.landed += entry.rows_landed
-        c.quarantined += entry.rows_quarantined
-        c.held += entry.rows_held
+        entry = land_messages(self._runs[sub.source.id], sub.topic, messages)
         if self.config.pause_before_ack:
             log.warning(
                 "%s batch %s landed, not acknowledged yet (test pause %.0fs)",
@@ -110,10 +104,14 @@ class Streamer:
         while sub.pending():
             self._land(sub, sub.take(self.config.batch_messages))
 
-    def run(self, max_seconds: float | None = None) -> dict[str, Counts]:
+    def run(self, max_seconds: float | None = None) -> dict[str, SourceReport]:
         """Subscribe and land until stopped (signal, :meth:`request_stop` or ``max_seconds``)."""
         # GX takes ~10 s to import and set up: before connecting, so nothing waits on it.
         self._validator = Validator(self.settings.quality_home)
+        self._runs = {
+            s.id: stream_landing(s, self.settings, self._validator, self.run_id)
+            for s in self.sources
+        }
         assert self.settings.mqtt_url
         deadline = time.monotonic() + max_seconds if max_seconds else None
         self.subscribers = [
@@ -154,7 +152,7 @@ class Streamer:
         finally:
             for sub in self.subscribers:
                 sub.stop()
-        return {sub.source.id: sub.counts for sub in self.subscribers}
+        return self.reports
 
 
 def run_stream(
@@ -162,7 +160,7 @@ def run_stream(
     max_seconds: float | None = None,
     settings: Settings | None = None,
     config: StreamConfig | None = None,
-) -> dict[str, Counts]:
+) -> dict[str, SourceReport]:
     """The `citylake stream` service: SIGTERM/SIGINT stop it gracefully."""
     streamer = Streamer(sensor_sources(source_ids), settings, config)
     signal.signal(signal.SIGTERM, streamer.request_stop)
