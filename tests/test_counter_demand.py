@@ -1,177 +1,157 @@
-"""Seasonal-naive counter demand on a hand-made history around National Day 2026.
+"""The counter-demand Spark job on a synthetic history around National Day 2026.
 
-Horizon Mon 2026-10-05 .. Sun 10-11: 10-05..07 are days off (National Day and its
-bridging days), 10-10 (Sat) is a make-up working day, 10-11 (Sun) an ordinary Sunday.
-In the history 09-25 (Mid-Autumn) and 10-01/02 are holidays and 09-20 (Sun) a make-up day.
+Horizon Mon 2026-10-05 .. Sun 10-18: 10-05..07 are days off (National Day and its bridging
+days), 10-08 the rebound after 7 closed days, 10-10 (Sat) a make-up working day, the
+weekends closed. Two series with a known Poisson intensity (tests/forecast_history.py):
+C01 permits 9:00-16:00, C02 tax 9:00-11:00 whose handling time moves with its volume.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pytest
+from forecast_history import poisson_history
 
+from citylake.forecasting import MODELS, OUTPUT_COLUMNS
 from citylake.staffing import offered_load, required_counters, service_level
-from transforms.counter_demand import china_calendar, forecast_counter_demand, main
+from transforms.counter_demand import DAILY_TOTAL, forecast_counter_demand, main
 
-HORIZON = date(2026, 10, 5)
-OPEN_HOURS = range(9, 17)
+FIRST, HORIZON = date(2026, 8, 17), date(2026, 10, 5)
 SCHEMA = (
     "center_id string, service_category string, arrival_hour timestamp, "
     "arrivals long, mean_handle_minutes double"
 )
 
 
-def weeks_back(day: date) -> int:
-    """1 for the week just before the horizon, 2 for the one before, ..."""
-    return (HORIZON - day).days // 7 + (1 if (HORIZON - day).days % 7 else 0)
-
-
-def history_rows() -> list[dict[str, Any]]:
-    closed = {date(2026, 9, 25), date(2026, 10, 1), date(2026, 10, 2)}
-    rows: list[dict[str, Any]] = []
-    day = date(2026, 8, 10)
-    while day < HORIZON:
-        k = weeks_back(day)
-        if day.weekday() < 5 and day not in closed:
-            for hour in OPEN_HOURS:
-                # Series A: a level that moves by week, so the mean shows which weeks were used.
-                if not (day == date(2026, 9, 24) and hour == 10):  # a missing hour counts as 0
-                    rows.append(_row("C01", "permits", day, hour, 10 * k + hour - 9, 6.0))
-            for hour in (9, 10, 11):
-                # Series B: handle time and volume move together, so weighting matters.
-                busy = k % 2 == 0
-                rows.append(_row("C02", "tax", day, hour, 6 if busy else 2, 10.0 if busy else 20.0))
-        day += timedelta(days=1)
-    # Served on days that must not count as ordinary Thursday or Sunday samples.
-    rows.append(_row("C01", "permits", date(2026, 10, 1), 9, 500, 6.0))
-    rows += [_row("C01", "permits", date(2026, 9, 20), hour, 999, 6.0) for hour in OPEN_HOURS]
-    return rows
-
-
-def _row(center: str, category: str, day: date, hour: int, n: int, handle: float) -> dict[str, Any]:
-    return {
-        "center_id": center,
-        "service_category": category,
-        "arrival_hour": datetime(day.year, day.month, day.day, hour),
-        "arrivals": n,
-        "mean_handle_minutes": handle,
-    }
+def history() -> pd.DataFrame:
+    permits = poisson_history(FIRST, HORIZON - timedelta(days=1), 12.0, seed=21)
+    permits = permits.assign(center_id="C01", service_category="permits", mean_handle_minutes=6.0)
+    tax = poisson_history(FIRST, HORIZON - timedelta(days=1), 4.0, seed=22)
+    tax = tax[tax["period"].dt.hour < 12].assign(center_id="C02", service_category="tax")
+    # Odd weeks take 20 minutes a visitor, even weeks 10: the mean must weight by visitors.
+    odd = (tax["period"].dt.isocalendar().week % 2).astype(bool)
+    tax["mean_handle_minutes"] = odd.map({True: 20.0, False: 10.0})
+    frame = pd.concat([permits, tax], ignore_index=True)
+    return frame.rename(columns={"period": "arrival_hour", "y": "arrivals"}).astype(
+        {"arrivals": "int64"}
+    )[["center_id", "service_category", "arrival_hour", "arrivals", "mean_handle_minutes"]]
 
 
 @pytest.fixture(scope="module")
 def arrivals(spark: Any) -> Any:
-    return spark.createDataFrame(pd.DataFrame(history_rows()), SCHEMA)
+    return spark.createDataFrame(history(), SCHEMA)
 
 
 @pytest.fixture(scope="module")
-def forecast(arrivals: Any) -> pd.DataFrame:
-    result = forecast_counter_demand(arrivals, HORIZON).toPandas()
-    result["day"] = result["forecast_hour"].dt.date
-    result["hour"] = result["forecast_hour"].dt.hour
-    return result.set_index(["center_id", "day", "hour"]).sort_index()
-
-
-def test_calendar_facts() -> None:
-    closed, makeup = china_calendar(date(2026, 9, 1), date(2026, 10, 31))
-    # State Council notice for 2026: Mid-Autumn 09-25..27, National Day 10-01..07 (its
-    # Sunday 10-04 included), worked on Sun 09-20 and Sat 10-10.
-    assert closed == {date(2026, 9, d) for d in (25, 26, 27)} | {
-        date(2026, 10, d) for d in range(1, 8)
-    }
-    assert makeup == {date(2026, 9, 20), date(2026, 10, 10)}
-    spring, _ = china_calendar(date(2026, 2, 1), date(2026, 2, 28))
-    assert spring == {date(2026, 2, d) for d in range(15, 24)}
+def result(arrivals: Any) -> pd.DataFrame:
+    out = forecast_counter_demand(arrivals, HORIZON, horizon_days=14, origins=3).toPandas()
+    out["day"] = pd.to_datetime(out["ds"]).dt.date
+    return out
 
 
 def test_output_schema(arrivals: Any) -> None:
-    schema = forecast_counter_demand(arrivals, HORIZON).schema
-    assert [(f.name, f.dataType.simpleString()) for f in schema.fields] == [
-        ("center_id", "string"),
-        ("service_category", "string"),
-        ("forecast_hour", "timestamp"),
-        ("expected_arrivals", "double"),
-        ("mean_handle_minutes", "double"),
-        ("counters_needed", "int"),
-        ("method", "string"),
-        ("generated_for", "date"),
+    schema = forecast_counter_demand(arrivals, HORIZON, origins=1).schema
+    assert [f.name for f in schema.fields] == OUTPUT_COLUMNS
+
+
+def test_every_series_forecast_by_hour_and_by_day(result: pd.DataFrame) -> None:
+    series = set(
+        result[["center_id", "service_category", "grain"]].itertuples(index=False, name=None)
+    )
+    assert series == {
+        ("C01", "permits", "hour"),
+        ("C02", "tax", "hour"),
+        ("C01", DAILY_TOTAL, "day"),
+        ("C02", DAILY_TOTAL, "day"),
+    }
+    backtest = result[result["record"] == "backtest"]
+    assert sorted(set(backtest["origin"])) == [
+        date(2026, 9, 7),
+        date(2026, 9, 14),
+        date(2026, 9, 21),
     ]
+    # Every hourly series tried every model; the daily ones all but MSTL (no daily season).
+    tried = backtest.groupby(["center_id", "grain"])["model"].apply(set)
+    assert tried.loc[("C01", "hour")] == set(MODELS)
+    assert tried.loc[("C01", "day")] == set(MODELS) - {"mstl"}
+    # One chosen model per series, the same across its origins and for its forecast.
+    chosen = result[result["chosen"]].groupby(["center_id", "grain"])["model"].nunique()
+    assert (chosen == 1).all()
 
 
-def test_seasonal_naive_skips_holiday_weeks(forecast: pd.DataFrame) -> None:
-    a = forecast.loc["C01"]
-    # Thursday 10-08: Thursdays 09-24, 17, 10, 03 (10-01 is a holiday) -> weeks 2..5.
-    assert a.loc[(date(2026, 10, 8), 12), "expected_arrivals"] == pytest.approx(35 + 3)
-    # 09-24 10:00 has no row: it counts as 0, not as missing.
-    assert a.loc[(date(2026, 10, 8), 10), "expected_arrivals"] == pytest.approx((31 + 41 + 51) / 4)
-    # Friday 10-09: 10-02 and 09-25 are holidays -> Fridays 09-18 .. 08-28, weeks 3..6.
-    assert a.loc[(date(2026, 10, 9), 9), "expected_arrivals"] == pytest.approx(45)
-    assert list(a.loc[date(2026, 10, 9)].index) == list(OPEN_HOURS)
-    assert set(a["method"]) == {"seasonal_naive_weekly_mean"}
-    assert set(a["generated_for"]) == {HORIZON}
+def test_daily_total_is_the_sum_of_the_hours(result: pd.DataFrame) -> None:
+    backtest = result[(result["record"] == "backtest") & (result["model"] == "seasonal_naive")]
+    hourly = backtest[backtest["grain"] == "hour"].drop_duplicates(["center_id", "ds"])
+    by_day = hourly.groupby(["center_id", "day"])["actual"].sum()
+    daily = backtest[backtest["grain"] == "day"].drop_duplicates(["center_id", "day"])
+    assert daily.set_index(["center_id", "day"])["actual"].to_dict() == by_day.to_dict()
 
 
-def test_public_holidays_forecast_zero(forecast: pd.DataFrame) -> None:
-    a = forecast.loc["C01"]
-    for day in (date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 7)):
-        closed = a.loc[day]
-        assert list(closed.index) == list(OPEN_HOURS)
-        assert (closed["expected_arrivals"] == 0).all()
-        assert (closed["counters_needed"] == 0).all()
+def test_holidays_closed_makeup_open(result: pd.DataFrame) -> None:
+    forecast = result[(result["record"] == "forecast") & (result["center_id"] == "C01")]
+    kinds = forecast.groupby("day")["day_kind"].agg(set)
+    assert all(kinds.loc[date(2026, 10, d)] == {"closed"} for d in (5, 6, 7))
+    assert kinds.loc[date(2026, 10, 8)] == {"post_holiday"}
+    assert kinds.loc[date(2026, 10, 10)] == {"makeup"}
+    assert date(2026, 10, 11) not in kinds.index and date(2026, 10, 17) not in kinds.index
+    closed = forecast[forecast["day_kind"] == "closed"]
+    assert (closed["forecast"] == 0).all() and (closed["hi95"] == 0).all()
+    hourly = forecast[forecast["grain"] == "hour"]
+    assert sorted(set(pd.to_datetime(hourly["ds"]).dt.hour)) == list(range(9, 17))
+    assert (hourly["lo95"] <= hourly["lo80"]).all() and (hourly["hi80"] <= hourly["hi95"]).all()
+    opened = hourly[hourly["day_kind"] != "closed"]
+    assert ((opened["lo80"] <= opened["forecast"]) & (opened["forecast"] <= opened["hi80"])).all()
 
 
-def test_makeup_day_is_a_weekday_and_sunday_stays_closed(forecast: pd.DataFrame) -> None:
-    a = forecast.loc["C01"]
-    # Sat 10-10: the pooled Mon-Fri samples, mean week index (2.5 * 3 + 3.5 + 4.5) / 5 = 3.1.
-    assert a.loc[(date(2026, 10, 10), 12), "expected_arrivals"] == pytest.approx(31 + 3)
-    # The make-up Sunday 09-20 in the history did not make Sundays open.
-    assert date(2026, 10, 11) not in set(a.index.get_level_values("day"))
-    assert len(forecast) == 6 * len(OPEN_HOURS) + 6 * 3
-
-
-def test_handle_time_is_arrival_weighted(forecast: pd.DataFrame) -> None:
-    b = forecast.loc["C02"]
-    # 6 arrivals at 10 min and 2 at 20 min alternate by week: (6*10 + 2*20) / 8.
-    assert b["mean_handle_minutes"].tolist() == pytest.approx([12.5] * len(b))
-    assert b.loc[(date(2026, 10, 8), 9), "expected_arrivals"] == pytest.approx(4.0)
-
-
-def test_counters_from_erlang_c(forecast: pd.DataFrame) -> None:
-    open_rows = forecast[forecast["expected_arrivals"] > 0]
-    assert len(open_rows) == 3 * len(OPEN_HOURS) + 3 * 3
-    for row in open_rows.itertuples():
-        n = int(row.counters_needed)
-        lam, handle = row.expected_arrivals, row.mean_handle_minutes
-        assert n == required_counters(lam, handle)
-        load = offered_load(lam, handle)
-        assert load / n <= 0.85
-        assert service_level(load, n, 10.0, handle) >= 0.8
-    # 38 arrivals/h at 6 min = 3.8 Erlangs: 5 counters would be 76 % busy and fast enough.
-    assert forecast.loc[("C01", date(2026, 10, 8), 12), "counters_needed"] == 5
-
-
-def test_main_publishes_atomically(spark: Any, arrivals: Any, tmp_path: Path) -> None:
-    source, target = tmp_path / "arrivals", tmp_path / "forecast"
+def test_main_publishes_forecast_and_backtest(spark: Any, arrivals: Any, tmp_path: Path) -> None:
+    source, target, backtest = tmp_path / "arrivals", tmp_path / "forecast", tmp_path / "backtest"
     arrivals.write.parquet(str(source))
-    first = main(["--input", str(source), "--output", str(target), "--horizon-days", "3"])
-    again = main(["--input", str(source), "--output", str(target), "--horizon-days", "3"])
+    argv = ["--input", str(source), "--output", str(target), "--backtest", str(backtest)]
+    argv += ["--horizon-days", "7", "--origins", "1", "--models", "seasonal_naive,poisson_calendar"]
+    first, again = main(argv), main(argv)
     published = spark.read.parquet(str(target)).toPandas()
     assert first == again == len(published) > 0
-    # Default origin: the day after the last arrival hour (10-01 09:00, series A).
-    assert set(published["generated_for"]) == {date(2026, 10, 2)}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrivals", "forecast"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrivals", "backtest", "forecast"]
+    # Default horizon: the day after the last arrival hour (09-30, National Day's eve).
+    assert set(published["generated_for"]) == {date(2026, 10, 1)}
+    assert set(published["model"]) <= {"seasonal_naive", "poisson_calendar"}
+    tried = set(spark.read.parquet(str(backtest)).select("model").toPandas()["model"])
+    assert tried == {"seasonal_naive", "poisson_calendar"}
+
+    hourly = published[published["grain"] == "hour"].set_index(["center_id", "forecast_hour"])
+    # Handling time weighted by visitors over the last 28 days, not by hours.
+    recent = history()
+    recent = recent[recent["arrival_hour"] >= pd.Timestamp(date(2026, 10, 1) - timedelta(days=28))]
+    tax = recent[recent["center_id"] == "C02"]
+    weighted = (tax["arrivals"] * tax["mean_handle_minutes"]).sum() / tax["arrivals"].sum()
+    assert set(hourly.loc["C02", "mean_handle_minutes"].round(9)) == {round(weighted, 9)}
+    for row in hourly.itertuples():
+        n, lam, handle = int(row.counters_needed), row.expected_arrivals, row.mean_handle_minutes
+        assert n == required_counters(lam, handle)
+        if lam > 0:
+            load = offered_load(lam, handle)
+            assert load / n <= 0.85 and service_level(load, n, 10.0, handle) >= 0.8
+    daily = published[published["grain"] == "day"]
+    assert (
+        daily["counters_needed"].isna().all() and (daily["service_category"] == DAILY_TOTAL).all()
+    )
     # Stored as local wall-clock time, so DuckDB and dbt see the same opening hours.
     hours = duckdb.connect().execute(
-        f"select min(hour(forecast_hour)), max(hour(forecast_hour)), typeof(any_value(forecast_hour)) "
-        f"from read_parquet('{target}/*.parquet')"
+        "select min(hour(forecast_hour)), max(hour(forecast_hour)), typeof(any_value(forecast_hour)) "
+        f"from read_parquet('{target}/*.parquet') where grain = 'hour'"
     )
     assert hours.fetchone() == (9, 16, "TIMESTAMP")
 
 
-def test_closed_day_horizon_gives_no_rows(arrivals: Any) -> None:
-    # Sunday 10-11 alone: neither series ever opens on Sundays.
-    assert forecast_counter_demand(arrivals, date(2026, 10, 11), horizon_days=1).count() == 0
+def test_bad_arguments_fail_on_the_driver(arrivals: Any) -> None:
+    with pytest.raises(ValueError, match="unknown models"):
+        forecast_counter_demand(arrivals, HORIZON, models=("prophet",))
+    with pytest.raises(ValueError, match="horizon_days"):
+        forecast_counter_demand(arrivals, HORIZON, horizon_days=0)
+    with pytest.raises(ValueError, match="no arrivals before"):
+        forecast_counter_demand(arrivals, FIRST)

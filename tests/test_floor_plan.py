@@ -34,8 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     "citylake.serving": set(),
     "citylake.warehouse": {"citylake.serving"},
     "citylake.entities": set(),
+    "citylake.forecasting": set(),
     "quality": {"citylake.landing"},
-    "transforms": {"citylake.warehouse"},
+    "transforms": {"citylake.warehouse", "citylake.forecasting"},
     "citylake.orchestration": {
         "citylake.connectors",
         "citylake.landing",

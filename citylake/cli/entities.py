@@ -9,12 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citylake.cli.evaluate import evaluate_app
 from citylake.settings import load_settings
 
 console = Console(width=120)
-evaluate_app = typer.Typer(
-    help="Score the platform against the demo city's truth.", no_args_is_help=True
-)
 
 TARGET_F1 = {"citizens": 0.98, "enterprises": 0.97}
 
@@ -84,7 +82,3 @@ def evaluate_entities(
     )
     if check and below:
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(evaluate_app, name="evaluate")

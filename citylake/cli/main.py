@@ -8,7 +8,7 @@ import typer
 from citylake.cli import (
     catalog,
     dags,
-    entities,
+    evaluate,
     generate,
     pipeline,
     quality,
@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _group in (catalog, generate, pipeline, dags, stream, query, quality, entities, services):
+for _group in (catalog, generate, pipeline, dags, stream, query, quality, evaluate, services):
     _group.register(app)
 
 if __name__ == "__main__":

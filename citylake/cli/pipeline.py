@@ -102,6 +102,7 @@ def demo(
     """Generate the demo city, run its DAGs once through Airflow, print the summary."""
     from citylake.cli.dags import run_city
     from citylake.cli.entities import evaluate_entities
+    from citylake.cli.forecasts import evaluate_forecasts
     from citylake.cli.generate import generate_command
     from citylake.democity.api_server import serve
     from citylake.warehouse import generate_docs
@@ -118,6 +119,8 @@ def demo(
     print_summary()
     # One person, one record: the crosswalks scored against the city's truth.
     evaluate_entities(warehouse=None, check=False)
+    # The forecasts' rolling-origin backtest scored against the truth (per series: the CLI).
+    evaluate_forecasts(backtest=None, per_series=False, check=False)
     console.print(f"dbt docs (lineage graph): {generate_docs(settings)}")
     console.print(
         f"\nDemo done in {time.perf_counter() - clock:.0f}s. Open the UIs with [bold]make up[/bold]: "
