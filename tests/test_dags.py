@@ -146,6 +146,7 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
             "export_marts",
             "spark_counter_demand",
             "spark_rain_warnings",
+            "spark_staffing_plan",
             "dbt_build_spark_outputs",
             "check_spark_output_marts",
             "publish",
@@ -154,8 +155,9 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
     )
     assert dag.get_task("dbt_build").upstream_task_ids == {"refresh_quality_summary"}
     assert dag.get_task("check_marts").upstream_task_ids == {"dbt_build"}
+    assert dag.get_task("spark_staffing_plan").upstream_task_ids == {"spark_counter_demand"}
     assert dag.get_task("dbt_build_spark_outputs").upstream_task_ids == {
-        "spark_counter_demand",
+        "spark_staffing_plan",
         "spark_rain_warnings",
     }
     assert dag.get_task("publish").upstream_task_ids == {"check_spark_output_marts"}

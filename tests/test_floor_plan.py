@@ -23,6 +23,7 @@ CORE = {
     "citylake.identity",
     "citylake.lake",
     "citylake.staffing",
+    "citylake.queue_sim",
 }
 
 # Which rooms each room may import (besides itself and the core modules). The CLI, the

@@ -95,7 +95,8 @@ def test_pipeline_runs_end_to_end(pipeline_run: dict) -> None:
 
 
 def test_forecasts_backtested_and_scored(pipeline_run: dict) -> None:
-    """The warehouse DAG's forecast job backtested every series; the evaluation scores it."""
+    """The warehouse DAG backtested and forecast every series and planned counters both
+    ways; the evaluation scores the backtest."""
     from typer.testing import CliRunner
 
     from citylake.cli.main import app
@@ -112,6 +113,18 @@ def test_forecasts_backtested_and_scored(pipeline_run: dict) -> None:
             "from marts.fct_center_daily_demand_forecast group by center_id"
         ).fetchall()
         centers = con.execute("select count(*) from marts.dim_service_center").fetchone()[0]
+        plan = con.execute(
+            "select count(*), count(distinct center_id), "
+            "count_if(pooled_counters > dedicated_counters), "
+            "count_if(expected_arrivals > 0 and pooled_service_level < target_service_level), "
+            "count_if(pooled_counters < pooled_counters_erlang - 1) from marts.fct_staffing_plan"
+        ).fetchone()
+        forecast_hours = con.execute(
+            "select count(distinct (center_id, forecast_hour)) from marts.fct_counter_demand_forecast"
+        ).fetchone()[0]
+        rollup = con.execute(
+            "select sum(pooled_counter_hours), sum(dedicated_counter_hours) from marts.fct_staffing_plan_daily"
+        ).fetchone()
     finally:
         con.close()
     assert served == len(backtest) > 0
@@ -123,6 +136,12 @@ def test_forecasts_backtested_and_scored(pipeline_run: dict) -> None:
     assert all(
         first >= horizon and last <= horizon + timedelta(days=13) for _, _, first, last in daily
     )
+
+    # Both staffing plans for every forecast centre-hour; general counters never need more
+    # than dedicated ones, and every planned hour meets the service level when simulated.
+    assert plan[0] == forecast_hours and plan[1] == centers
+    assert plan[2:] == (0, 0, 0)
+    assert 0 < rollup[0] < rollup[1]
 
     intensity, events = ev.load_truth(settings.truth_root)
     scores = {

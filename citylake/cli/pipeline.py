@@ -94,6 +94,13 @@ def print_summary() -> None:
         f"Forecasts: {result.forecast_rows} center-category-hours for {result.forecast_centers} centers. "
         f"Warnings: {result.warnings_issued} issued, by level {result.warnings_by_level or '{}'}."
     )
+    if result.dedicated_counter_hours:
+        saved = 1 - result.pooled_counter_hours / result.dedicated_counter_hours
+        console.print(
+            f"Staffing plan: at the peak hour {result.pooled_peak} general counters instead of "
+            f"{result.dedicated_peak} dedicated ones (all centres); counter-hours "
+            f"{result.pooled_counter_hours:,} vs {result.dedicated_counter_hours:,} ({saved:.0%} saved by pooling)."
+        )
 
 
 def demo(

@@ -25,6 +25,11 @@ class RunSummary:
     models_built: int = 0
     forecast_rows: int = 0
     forecast_centers: int = 0
+    # Summed over centres: each centre's peak hour, and counter-hours over the horizon.
+    dedicated_peak: int = 0
+    pooled_peak: int = 0
+    dedicated_counter_hours: int = 0
+    pooled_counter_hours: int = 0
     warnings_issued: int = 0
     warnings_by_level: dict[str, int] = field(default_factory=dict)
 
@@ -64,6 +69,19 @@ def collect(settings: Settings | None = None) -> RunSummary:
             summary.forecast_rows, summary.forecast_centers = con.execute(
                 "select count(*), count(distinct center_id) from marts.fct_counter_demand_forecast"
             ).fetchone()
+        if "fct_staffing_plan_daily" in summary.marts:
+            peaks = con.execute(
+                "select coalesce(sum(d), 0), coalesce(sum(p), 0), coalesce(sum(dh), 0), "
+                "coalesce(sum(ph), 0) from (select max(dedicated_peak_counters) d, "
+                "max(pooled_peak_counters) p, sum(dedicated_counter_hours) dh, "
+                "sum(pooled_counter_hours) ph from marts.fct_staffing_plan_daily group by center_id)"
+            ).fetchone()
+            (
+                summary.dedicated_peak,
+                summary.pooled_peak,
+                summary.dedicated_counter_hours,
+                summary.pooled_counter_hours,
+            ) = (int(v) for v in peaks)
         if "fct_rain_warnings" in summary.marts:
             rows = con.execute(
                 "select level, count(*) from marts.fct_rain_warnings"

@@ -74,9 +74,17 @@ def export_marts(settings: Settings) -> dict[str, int]:
 
 
 def spark_counter_demand(settings: Settings) -> int:
+    """Forecasts of every centre's visits by hour and day, with the backtest behind them."""
     from transforms import counter_demand
 
     return counter_demand.main([])
+
+
+def spark_staffing_plan(settings: Settings) -> int:
+    """Dedicated and general counter plans per centre and hour from the demand forecast."""
+    from transforms import staffing_plan
+
+    return staffing_plan.main([])
 
 
 def spark_rain_warnings(settings: Settings) -> int:
@@ -132,10 +140,11 @@ WAREHOUSE_STEPS: tuple[Step, ...] = (
     Step("export_marts", export_marts, ("check_marts",)),
     Step("spark_counter_demand", spark_counter_demand, ("export_marts",)),
     Step("spark_rain_warnings", spark_rain_warnings, ("export_marts",)),
+    Step("spark_staffing_plan", spark_staffing_plan, ("spark_counter_demand",)),
     Step(
         "dbt_build_spark_outputs",
         dbt_build_spark_outputs,
-        ("spark_counter_demand", "spark_rain_warnings"),
+        ("spark_staffing_plan", "spark_rain_warnings"),
     ),
     Step("check_spark_output_marts", check_marts, ("dbt_build_spark_outputs",)),
     Step("publish", publish, ("check_spark_output_marts",)),
