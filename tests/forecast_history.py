@@ -53,3 +53,23 @@ def poisson_history(first: date, last: date, level: float, seed: int) -> pd.Data
     truth = intensity(first, last, level)
     truth["y"] = np.random.default_rng(seed).poisson(truth["lam"]).astype("float64")
     return truth[truth["y"] > 0].reset_index(drop=True)
+
+
+def arrivals_mart(first: date, horizon: date) -> pd.DataFrame:
+    """``fct_center_hourly_arrivals``-shaped rows for two series before ``horizon``.
+
+    C01 permits 9:00-16:00 at 6 minutes a visitor; C02 tax 9:00-11:00, whose handling
+    time moves with the week (20 minutes in odd ISO weeks, 10 in even ones), so a mean
+    handling time must weight by visitors to come out right.
+    """
+    last = horizon - timedelta(days=1)
+    permits = poisson_history(first, last, 12.0, seed=21)
+    permits = permits.assign(center_id="C01", service_category="permits", mean_handle_minutes=6.0)
+    tax = poisson_history(first, last, 4.0, seed=22)
+    tax = tax[tax["period"].dt.hour < 12].assign(center_id="C02", service_category="tax")
+    odd = (tax["period"].dt.isocalendar().week % 2).astype(bool)
+    tax["mean_handle_minutes"] = odd.map({True: 20.0, False: 10.0})
+    frame = pd.concat([permits, tax], ignore_index=True)
+    frame = frame.rename(columns={"period": "arrival_hour", "y": "arrivals"})
+    columns = ["center_id", "service_category", "arrival_hour", "arrivals", "mean_handle_minutes"]
+    return frame.astype({"arrivals": "int64"})[columns]

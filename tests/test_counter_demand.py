@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
-from forecast_history import poisson_history
+from forecast_history import arrivals_mart
 
 from citylake.forecasting import MODELS, OUTPUT_COLUMNS
 from citylake.staffing import offered_load, required_counters, service_level
@@ -29,17 +29,7 @@ SCHEMA = (
 
 
 def history() -> pd.DataFrame:
-    permits = poisson_history(FIRST, HORIZON - timedelta(days=1), 12.0, seed=21)
-    permits = permits.assign(center_id="C01", service_category="permits", mean_handle_minutes=6.0)
-    tax = poisson_history(FIRST, HORIZON - timedelta(days=1), 4.0, seed=22)
-    tax = tax[tax["period"].dt.hour < 12].assign(center_id="C02", service_category="tax")
-    # Odd weeks take 20 minutes a visitor, even weeks 10: the mean must weight by visitors.
-    odd = (tax["period"].dt.isocalendar().week % 2).astype(bool)
-    tax["mean_handle_minutes"] = odd.map({True: 20.0, False: 10.0})
-    frame = pd.concat([permits, tax], ignore_index=True)
-    return frame.rename(columns={"period": "arrival_hour", "y": "arrivals"}).astype(
-        {"arrivals": "int64"}
-    )[["center_id", "service_category", "arrival_hour", "arrivals", "mean_handle_minutes"]]
+    return arrivals_mart(FIRST, HORIZON)
 
 
 @pytest.fixture(scope="module")
