@@ -100,13 +100,25 @@ def test_holidays_closed_makeup_open(result: pd.DataFrame) -> None:
 
 def test_main_publishes_forecast_and_backtest(spark: Any, arrivals: Any, tmp_path: Path) -> None:
     source, target, backtest = tmp_path / "arrivals", tmp_path / "forecast", tmp_path / "backtest"
+    replay = tmp_path / "replay"
     arrivals.write.parquet(str(source))
     argv = ["--input", str(source), "--output", str(target), "--backtest", str(backtest)]
+    argv += ["--replay", str(replay)]
     argv += ["--horizon-days", "7", "--origins", "1", "--models", "seasonal_naive,poisson_calendar"]
     first, again = main(argv), main(argv)
     published = spark.read.parquet(str(target)).toPandas()
     assert first == again == len(published) > 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["arrivals", "backtest", "forecast"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "arrivals",
+        "backtest",
+        "forecast",
+        "replay",
+    ]
+    # The replay: the chosen models' forecasts from the one backtest origin, as a table.
+    replayed = spark.read.parquet(str(replay)).toPandas()
+    assert set(replayed["generated_for"]) == {date(2026, 9, 24)}
+    assert replayed["forecast_hour"].min() >= pd.Timestamp(2026, 9, 24)
+    assert list(replayed.columns) == list(published.columns)
     # Default horizon: the day after the last arrival hour (09-30, National Day's eve).
     assert set(published["generated_for"]) == {date(2026, 10, 1)}
     assert set(published["model"]) <= {"seasonal_naive", "poisson_calendar"}

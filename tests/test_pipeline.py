@@ -122,6 +122,12 @@ def test_forecasts_backtested_and_scored(pipeline_run: dict) -> None:
         forecast_hours = con.execute(
             "select count(distinct (center_id, forecast_hour)) from marts.fct_counter_demand_forecast"
         ).fetchone()[0]
+        versus = con.execute(
+            "select count(*), min(forecast_origin), max(forecast_origin), "
+            "count_if(plan_would_cut_waiting and pooled_counters <= counters_open), "
+            "count_if(counters_idle <> greatest(counters_open - pooled_counters, 0)), "
+            "count_if(actual_visitors > 0) from marts.fct_staffing_plan_vs_actual"
+        ).fetchone()
         rollup = con.execute(
             "select sum(pooled_counter_hours), sum(dedicated_counter_hours) from marts.fct_staffing_plan_daily"
         ).fetchone()
@@ -142,6 +148,9 @@ def test_forecasts_backtested_and_scored(pipeline_run: dict) -> None:
     assert plan[0] == forecast_hours and plan[1] == centers
     assert plan[2:] == (0, 0, 0)
     assert 0 < rollup[0] < rollup[1]
+    # Plan vs actual over the backtest window: planned from the forecast made at 09-15.
+    assert versus[0] > 0 and versus[1] == versus[2] == date(2026, 9, 15)
+    assert versus[3:5] == (0, 0) and versus[5] > 0
 
     intensity, events = ev.load_truth(settings.truth_root)
     scores = {

@@ -23,22 +23,21 @@ JOB_ARGS = ["--horizon-days", "7", "--origins", "2"]
 
 
 def _paths(base: Path) -> dict[str, Path]:
-    return {name: base / name for name in ("forecast", "backtest", "plan")}
+    names = ("forecast", "backtest", "replay", "plan", "plan_replay")
+    return {name: base / name for name in names}
 
 
 def _run_jobs_here(source: Path, out: dict[str, Path]) -> None:
-    counter_demand.main(
-        [
-            "--input",
-            str(source),
-            "--output",
-            str(out["forecast"]),
-            "--backtest",
-            str(out["backtest"]),
-            *JOB_ARGS,
-        ]
-    )
-    staffing_plan.main(["--input", str(out["forecast"]), "--output", str(out["plan"])])
+    demand = {"input": source, "output": out["forecast"], "backtest": out["backtest"]}
+    demand["replay"] = out["replay"]
+    counter_demand.main([*_flags(demand), *JOB_ARGS])
+    plan = {"input": out["forecast"], "output": out["plan"]}
+    plan |= {"replay-input": out["replay"], "replay-output": out["plan_replay"]}
+    staffing_plan.main(_flags(plan))
+
+
+def _flags(paths: dict[str, Path]) -> list[str]:
+    return [part for name, path in paths.items() for part in (f"--{name}", str(path))]
 
 
 def _read(path: Path, keys: list[str]) -> pd.DataFrame:
@@ -79,6 +78,7 @@ def test_jobs_run_unchanged_on_a_standalone_cluster(spark: Any, tmp_path: Path) 
         "forecast": ["center_id", "service_category", "grain", "forecast_hour"],
         "backtest": ["center_id", "service_category", "grain", "origin", "model", "ds"],
         "plan": ["center_id", "plan_hour"],
+        "plan_replay": ["center_id", "plan_hour"],
     }
     for name, columns in keys.items():
         here, there = _read(local[name], columns), _read(remote[name], columns)

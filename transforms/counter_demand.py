@@ -13,8 +13,10 @@ future information: a holiday period closes a centre (forecast 0), a make-up day
 like a working day, and holiday eves and rebounds are model features.
 
 Outputs (gold): ``counter_demand_backtest`` (every model's backtest forecasts beside the
-actuals) and ``counter_demand_forecast`` (the chosen model's forecast, with the counters
-each category would need on its own counters by Erlang C from its measured handling time).
+actuals), ``counter_demand_forecast`` (the chosen model's forecast, with the counters each
+category would need on its own counters by Erlang C from its measured handling time) and
+``counter_demand_replay`` (the same table for the latest backtest window, so the staffing
+plan can be set against the queues that really formed).
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ from citylake.staffing import required_counters
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["china_calendar", "demand_series", "forecast_counter_demand", "forecast_table", "main"]
+__all__ = [
+    "china_calendar",
+    "demand_series",
+    "forecast_counter_demand",
+    "forecast_table",
+    "main",
+    "replay_rows",
+]
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +154,10 @@ def handle_minutes(arrivals: DataFrame, horizon_start: date) -> DataFrame:
 
 
 def forecast_table(
-    result: DataFrame, handle: DataFrame, horizon_start: date, targets: StaffingTargets
+    rows: DataFrame, handle: DataFrame, generated_for: date, targets: StaffingTargets
 ) -> DataFrame:
-    """The chosen forecasts, hourly rows with each category's dedicated counters by Erlang C."""
+    """Forecast rows (``OUTPUT_SCHEMA``) as the published table: hourly rows get each
+    category's dedicated counters by Erlang C from its measured handling time."""
     from pyspark.sql import functions as F
 
     # Fail on the driver, not in a Python worker, when the staffing targets are invalid.
@@ -163,9 +173,7 @@ def forecast_table(
         ]
         return pd.Series(out, dtype="Int32")
 
-    forecast = result.where(F.col("record") == "forecast").join(
-        handle, ["center_id", "service_category"], "left"
-    )
+    forecast = rows.join(handle, ["center_id", "service_category"], "left")
     return forecast.select(
         "center_id",
         "service_category",
@@ -182,8 +190,23 @@ def forecast_table(
         F.when(F.col("grain") == "hour", counters("forecast", "mean_handle_minutes")).alias(
             "counters_needed"
         ),
-        F.lit(horizon_start).alias("generated_for"),
+        F.lit(generated_for).alias("generated_for"),
     )
+
+
+def replay_rows(result: DataFrame) -> tuple[DataFrame, date | None]:
+    """The chosen models' forecasts from the latest backtest origin, and that origin.
+
+    Planned like a real forecast, they give the plan the centre would have had for days
+    whose actual queues are known: the plan-vs-actual comparison.
+    """
+    from pyspark.sql import functions as F
+
+    backtest = result.where((F.col("record") == "backtest") & F.col("chosen"))
+    latest = backtest.select(F.max("origin")).first()
+    if latest is None or latest[0] is None:
+        return backtest.limit(0), None
+    return backtest.where(F.col("origin") == F.lit(latest[0])), latest[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, default=gold / "fct_center_hourly_arrivals")
     parser.add_argument("--output", type=Path, default=gold / "counter_demand_forecast")
     parser.add_argument("--backtest", type=Path, default=gold / "counter_demand_backtest")
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        default=gold / "counter_demand_replay",
+        help="the latest backtest origin's chosen forecasts, for plan vs actual",
+    )
     parser.add_argument(
         "--horizon-start",
         type=date.fromisoformat,
@@ -227,14 +256,22 @@ def main(argv: list[str] | None = None) -> int:
     result = forecast_counter_demand(
         arrivals, horizon_start, args.horizon_days, args.origins, models
     ).cache()  # read twice (backtest and forecast): fit every series once
+    targets = StaffingTargets()
     try:
         backtest_rows = write_parquet_atomically(
             result.where(F.col("record") == "backtest").drop("record"), args.backtest
         )
+        forecast = result.where(F.col("record") == "forecast")
         table = forecast_table(
-            result, handle_minutes(arrivals, horizon_start), horizon_start, StaffingTargets()
+            forecast, handle_minutes(arrivals, horizon_start), horizon_start, targets
         )
         rows = write_parquet_atomically(table, args.output)
+        # Handling time as known at the origin, not after it; no origin: an empty replay,
+        # never a stale one from an earlier run.
+        replay, origin = replay_rows(result)
+        since = origin or horizon_start
+        replayed = forecast_table(replay, handle_minutes(arrivals, since), since, targets)
+        write_parquet_atomically(replayed, args.replay)
     finally:
         result.unpersist()
     log.info(

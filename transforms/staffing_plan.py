@@ -9,7 +9,9 @@
 
 Targets (default 80 % called within 10 minutes, occupancy at most 85 %) can be set per
 centre in a YAML file (``--targets``: ``default:`` and ``centers: {SC001: {...}}``).
-One ``applyInPandas`` group per centre and day, so a cluster runs it unchanged.
+One ``applyInPandas`` group per centre and day, so a cluster runs it unchanged. The same
+plan is also made for the replayed forecasts of the latest backtest window
+(``staffing_plan_replay``), which dbt sets against the queues that really formed.
 """
 
 from __future__ import annotations
@@ -201,6 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, default=settings.gold_dir / "counter_demand_forecast")
     parser.add_argument("--output", type=Path, default=settings.gold_dir / "staffing_plan")
     parser.add_argument(
+        "--replay-input",
+        type=Path,
+        default=settings.gold_dir / "counter_demand_replay",
+        help="the forecasts replayed over the latest backtest window (for plan vs actual)",
+    )
+    parser.add_argument(
+        "--replay-output", type=Path, default=settings.gold_dir / "staffing_plan_replay"
+    )
+    parser.add_argument(
         "--targets", type=Path, default=None, help="YAML: default: and centers: targets"
     )
     args = parser.parse_args(argv)
@@ -210,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     plan = staffing_plan(spark.read.parquet(str(args.input)), default, centers)
     rows = write_parquet_atomically(plan, args.output)
     log.info("staffing plan: %d centre-hours -> %s", rows, args.output)
+    if args.replay_input.exists():
+        replay = staffing_plan(spark.read.parquet(str(args.replay_input)), default, centers)
+        replayed = write_parquet_atomically(replay, args.replay_output)
+        log.info("staffing plan replayed: %d centre-hours -> %s", replayed, args.replay_output)
     return rows
 
 
