@@ -13,9 +13,10 @@ uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 
 # The platform venv: Airflow, dbt, GX, Spark, DuckDB and citylake (editable).
-$(VENV)/.installed: requirements/main.txt pyproject.toml | uv
+$(VENV)/.installed: requirements/main.txt requirements/no-deps.txt pyproject.toml | uv
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
 	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements/main.txt
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -r requirements/no-deps.txt
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $@
 

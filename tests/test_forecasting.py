@@ -172,7 +172,10 @@ def test_count_interval_uses_mid_quantiles() -> None:
 def test_choose() -> None:
     assert choose({"ets": [0.9, 0.7], "mstl": [0.8, 0.8], "seasonal_naive": [1.2]}) == "ets"
     assert choose({"ets": [0.8], "mstl": [0.8]}) == "ets"  # a tie goes by name
-    assert choose({"ets": [], "mstl": []}) == "seasonal_naive"
+    # Nothing scored: seasonal naive when it is a candidate, else the first candidate.
+    assert choose({"ets": [], "seasonal_naive": []}) == "seasonal_naive"
+    assert choose({"mstl": [], "ets": []}) == "mstl"
+    assert choose({"poisson_calendar": []}) == "poisson_calendar"
 
 
 @pytest.fixture(scope="module")

@@ -78,9 +78,10 @@ def demand_series(arrivals: DataFrame, horizon_start: date) -> DataFrame:
     """The hourly category series and the daily centre totals: keys, period, y."""
     from pyspark.sql import functions as F
 
-    # A TIMESTAMP_NTZ column (DuckDB-written parquet) casts to session-local wall-clock time.
-    hour = F.col("arrival_hour").cast("timestamp")
-    history = arrivals.where(hour < F.lit(horizon_start).cast("timestamp")).select(
+    # Wall-clock hours (the lake's TIMESTAMP_NTZ) all the way into pandas: no time-zone
+    # conversion per group on the way in or out.
+    hour = F.col("arrival_hour").cast("timestamp_ntz")
+    history = arrivals.where(hour < F.lit(horizon_start).cast("timestamp_ntz")).select(
         F.col("center_id").cast("string").alias("center_id"),
         F.col("service_category").cast("string").alias("service_category"),
         hour.alias("period"),

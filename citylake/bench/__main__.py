@@ -1,5 +1,5 @@
-"""``python -m citylake.bench`` (``make bench``): the landing, warehouse and Spark benchmarks."""
+"""``python -m citylake.bench`` (``make bench``): the landing, warehouse, Spark and forecasting benchmarks."""
 
-from citylake.bench.landing import main
+from citylake.bench.run import main
 
 main()

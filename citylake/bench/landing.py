@@ -1,12 +1,10 @@
-"""`make bench`: throughput of each layer at two scale factors, written to BENCHMARKS.md.
+"""Landing benchmarks: DuckDB alone on the same deliveries, and one large CSV.
 
-Each scale runs in its own temporary CITYLAKE_HOME: generate the city, land every source
-(the same code the DAG tasks call), dbt build, the two Spark jobs. Next to landing, DuckDB
-alone reads the same deliveries into Parquet: the practical ceiling for landing speed.
-A large CSV (1 GB by default) is then landed in a child process whose peak memory (RSS)
-is measured: large files are streamed in parts, so memory must not grow with the file.
-Ratios are only compared within one run (this machine is shared and noisy); CPU seconds
-are given next to wall seconds for the same reason.
+:func:`duckdb_ceiling` reads each kind of delivery (a database table, a CSV drop, a sensor
+feed) into Parquet with DuckDB alone: the practical ceiling for landing speed.
+:func:`bench_big_csv` lands a large CSV (1 GB by default) in a child process whose peak
+memory (RSS) is measured: large files are streamed in parts, so memory must not grow with
+the file. ``citylake.bench.run`` drives them (``make bench``).
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sqlite3
 import subprocess
@@ -23,7 +20,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +44,7 @@ class Row:
 CEILING_SOURCES = ("svc_queue_tickets", "hotline_complaints", "rain_gauge")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -56,7 +52,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     """Result, wall seconds, CPU seconds of this process (all threads)."""
     clock, cpu = time.perf_counter(), time.process_time()
     result = fn()
@@ -80,7 +76,7 @@ def duckdb_ceiling(sources_root: Path, out: Path) -> dict[str, tuple[int, float,
         con.execute(f"copy tickets to '{out / 'tickets.parquet'}' (format parquet)")
         return len(frame)
 
-    n, wall, cpu = _timed(tickets)
+    n, wall, cpu = timed(tickets)
     found["svc_queue_tickets"] = (n, wall, cpu)
     for source_id, pattern, reader in (
         ("hotline_complaints", "hotline_12345/drop/*.csv", "read_csv"),
@@ -95,92 +91,9 @@ def duckdb_ceiling(sources_root: Path, out: Path) -> dict[str, tuple[int, float,
             )
             return int(con.execute(f"select count(*) from '{target}'").fetchone()[0])
 
-        found[source_id] = _timed(copy)
+        found[source_id] = timed(copy)
     con.close()
     return found
-
-
-def bench_scale(scale: float, days: int, warehouse_steps: bool = True) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix=f"citylake-bench-{scale}-") as tmp:
-        os.environ["CITYLAKE_HOME"] = tmp
-        os.environ["CITYLAKE_SOURCE_API_URL"] = f"http://127.0.0.1:{_free_port()}"
-        settings = load_settings()
-        from citylake import warehouse
-        from citylake.catalog import default_catalog
-        from citylake.democity import generate_city
-        from citylake.democity.api_server import serve
-        from citylake.landing import ingest_source
-        from quality.validate import Validator
-
-        rows: list[Row] = []
-        report, seconds, cpu = _timed(
-            lambda: generate_city(
-                settings.sources_root,
-                settings.truth_root,
-                seed=42,
-                days=days,
-                start=settings.demo_start,
-                scale=scale,
-            )
-        )
-        rows.append(Row(scale, "generate city", sum(report.records.values()), seconds, cpu))
-        # Great Expectations' import (~10 s) is paid once per process, not per source.
-        validator, seconds, cpu = _timed(lambda: Validator(settings.quality_home))
-        rows.append(Row(scale, "start Great Expectations (once)", 0, seconds, cpu))
-        total = Row(scale, f"land all {len(default_catalog())} sources", 0, seconds, cpu)
-        with serve(settings):
-            for source_id in default_catalog():
-                landed, seconds, cpu = _timed(
-                    lambda s=source_id: ingest_source(s, settings, validator=validator)
-                )
-                total.rows += landed.received
-                total.seconds += seconds
-                total.cpu = (total.cpu or 0.0) + cpu
-                if source_id in CEILING_SOURCES:
-                    rows.append(Row(scale, f"land {source_id}", landed.received, seconds, cpu))
-        rows.append(total)
-        ceiling = duckdb_ceiling(settings.sources_root, Path(tmp) / "ceiling")
-        for source_id, (n, seconds, cpu) in ceiling.items():
-            rows.append(Row(scale, f"duckdb alone {source_id}", n, seconds, cpu))
-        if warehouse_steps:
-            rows += _warehouse_steps(scale, settings, warehouse)
-        return rows
-
-
-def _warehouse_steps(scale: float, settings: Any, warehouse: Any) -> list[Row]:
-    from citylake.orchestration import pipeline
-    from transforms import counter_demand, rain_warnings
-
-    rows: list[Row] = []
-    pipeline.refresh_quality_summary(settings)
-    built, seconds, _ = _timed(
-        lambda: warehouse.run_dbt(["build", *warehouse.MAIN_BUILD], settings)
-    )
-    _, check_seconds, _ = _timed(lambda: pipeline.check_marts(settings))
-    exported = warehouse.export_for_spark(settings)
-    rows.append(
-        Row(scale, f"dbt build ({len(built.models)} models)", sum(exported.values()), seconds)
-    )
-    rows.append(Row(scale, "GX checkpoint on the marts", len(built.models), check_seconds))
-    # Entity resolution alone (linking only, on the mentions this build made).
-    from citylake.bench.entities import measure
-
-    for linked in measure(settings):
-        note = f"F1 {linked.f1:.4f}" if linked.f1 is not None else ""
-        rows.append(
-            Row(scale, f"link {linked.kind} (mentions)", linked.mentions, linked.seconds, note=note)
-        )
-    forecast, seconds, _ = _timed(lambda: counter_demand.main([]))
-    rows.append(Row(scale, "spark counter_demand (rows out)", forecast, seconds))
-    _, seconds, _ = _timed(lambda: rain_warnings.main([]))
-    rows.append(
-        Row(scale, "spark rain_warnings (rows in)", exported.get("fct_rain_5min", 0), seconds)
-    )
-    # The session's scratch dirs live in this scale's home, which is about to go.
-    from citylake.warehouse.spark_session import get_spark
-
-    get_spark("citylake-bench").stop()
-    return rows
 
 
 # --- one large CSV, landed in a child process whose peak RSS is measured -------------
@@ -223,7 +136,7 @@ def _land_one(source_id: str) -> None:
 
     settings = load_settings()
     validator = Validator(settings.quality_home, data_docs=False)
-    report, seconds, cpu = _timed(lambda: ingest_source(source_id, settings, validator=validator))
+    report, seconds, cpu = timed(lambda: ingest_source(source_id, settings, validator=validator))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(
         json.dumps(
@@ -244,7 +157,7 @@ def _duckdb_csv(csv: Path, out: Path) -> None:
     import duckdb
 
     con = duckdb.connect()
-    n, seconds, cpu = _timed(
+    n, seconds, cpu = timed(
         lambda: (
             con.execute(f"copy (select * from read_csv('{csv}')) to '{out}' (format parquet)"),
             int(con.execute(f"select count(*) from '{out}'").fetchone()[0]),
@@ -272,7 +185,7 @@ def bench_big_csv(megabytes: int) -> list[Row]:
         os.environ["CITYLAKE_HOME"] = tmp
         settings = load_settings()
         drop = settings.sources_root / "hotline_12345" / "drop" / "complaints_big.csv"
-        n, seconds, cpu = _timed(lambda: write_big_csv(drop, megabytes))
+        n, seconds, cpu = timed(lambda: write_big_csv(drop, megabytes))
         size_mb = drop.stat().st_size / (1 << 20)
         rows = [Row(label, f"write the file ({size_mb:,.0f} MB)", n, seconds, cpu)]
         got = _child(["--land-one", "hotline_complaints"], tmp)
@@ -300,84 +213,19 @@ def bench_big_csv(megabytes: int) -> list[Row]:
         return rows
 
 
-def render(rows: list[Row], command: str) -> str:
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Made by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}. One run; compare ratios "
-        "within it (the machine is shared: wall seconds stretch with its load, CPU seconds "
-        "less so).",
-        "",
-        "| scale | step | rows | seconds | CPU s | rows/s | note |",
-        "|---:|---|---:|---:|---:|---:|---|",
-    ]
-    lines += [
-        f"| {r.scale if isinstance(r.scale, str) else format(r.scale, 'g')} | {r.step} | "
-        f"{r.rows:,} | {r.seconds:.2f} | {'' if r.cpu is None else format(r.cpu, '.2f')} | "
-        f"{r.rate:,.0f} | {r.note} |"
-        for r in rows
-    ]
-    by = {(r.scale, r.step.split(" (")[0]): r for r in rows}
-    lines += [
-        "",
-        "Landing vs DuckDB alone on the same deliveries (seconds ratio, lower is better; "
-        "CPU-seconds ratio in brackets):",
-        "",
-    ]
-    for (scale, step), r in by.items():
-        if step.startswith("land ") and not step.startswith("land all"):
-            ceiling = by.get((scale, step.replace("land ", "duckdb alone ")))
-            if ceiling and ceiling.seconds:
-                cpu = (
-                    f" ({r.cpu / ceiling.cpu:.1f}x CPU)"
-                    if r.cpu is not None and ceiling.cpu
-                    else ""
-                )
-                name = scale if isinstance(scale, str) else f"scale {scale:g}"
-                lines.append(f"- {name}, {step[5:]}: {r.seconds / ceiling.seconds:.1f}x{cpu}")
-    lines += [
-        "",
-        "Landing includes extraction, typing, Great Expectations validation of every batch,",
-        "quarantine, the Delta commits (one bronze, one quarantine and one ledger commit per",
-        "group of batches, one app transaction per batch) and Data Docs for each source.",
-        "Great Expectations' import is timed once, apart.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str] | None = None) -> None:
+def child_main(argv: list[str] | None = None) -> None:
+    """The child processes of :func:`bench_big_csv` (``python -m citylake.bench.landing``)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scales", default="1,10", help="comma-separated scale factors")
-    parser.add_argument("--days", type=int, default=28)
-    parser.add_argument("--big-csv-mb", type=int, default=1024, help="0 skips the large file")
-    parser.add_argument(
-        "--no-warehouse", action="store_true", help="landing only (skip dbt and Spark)"
-    )
-    parser.add_argument("--output", default=str(load_settings().project_dir / "BENCHMARKS.md"))
-    parser.add_argument("--land-one", help=argparse.SUPPRESS)
-    parser.add_argument("--duckdb-csv", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--land-one")
+    parser.add_argument("--duckdb-csv", nargs=2)
     args = parser.parse_args(argv)
     if args.land_one:
-        return _land_one(args.land_one)
-    if args.duckdb_csv:
-        return _duckdb_csv(Path(args.duckdb_csv[0]), Path(args.duckdb_csv[1]))
-    rows: list[Row] = []
-    for scale in (float(s) for s in args.scales.split(",") if s):
-        print(f"benchmarking scale {scale:g} ({args.days} days)...", flush=True)
-        rows += bench_scale(scale, args.days, warehouse_steps=not args.no_warehouse)
-    if args.big_csv_mb:
-        print(f"benchmarking a {args.big_csv_mb} MB CSV...", flush=True)
-        rows += bench_big_csv(args.big_csv_mb)
-    flags = f"--scales {args.scales} --days {args.days} --big-csv-mb {args.big_csv_mb}"
-    flags += " --no-warehouse" if args.no_warehouse else ""
-    command = f"python -m citylake.bench {flags}"
-    if argv is None and sys.argv[1:] == []:
-        command = f"make bench  # {command}"
-    text = render(rows, command)
-    Path(args.output).write_text(text, encoding="utf-8")
-    print(text)
+        _land_one(args.land_one)
+    elif args.duckdb_csv:
+        _duckdb_csv(Path(args.duckdb_csv[0]), Path(args.duckdb_csv[1]))
+    else:
+        parser.error("run `python -m citylake.bench` for the benchmarks")
 
 
 if __name__ == "__main__":
-    main()
+    child_main()

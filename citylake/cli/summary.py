@@ -19,6 +19,24 @@ class SourceCounts:
 
 
 @dataclass
+class CenterStaffing:
+    """One centre's two plans over the forecast horizon, and its replayed plan vs actual."""
+
+    center_id: str
+    dedicated_peak: int
+    pooled_peak: int
+    dedicated_counter_hours: int
+    pooled_counter_hours: int
+    hours: int
+    hours_erlang_disagrees: int
+    replay_hours: int = 0
+    hours_plan_cuts_waiting: int = 0
+    idle_counter_hours: int = 0
+    counter_hours_open: int = 0
+    counter_hours_planned: int = 0
+
+
+@dataclass
 class RunSummary:
     sources: list[SourceCounts] = field(default_factory=list)
     marts: dict[str, int] = field(default_factory=dict)
@@ -30,6 +48,7 @@ class RunSummary:
     pooled_peak: int = 0
     dedicated_counter_hours: int = 0
     pooled_counter_hours: int = 0
+    staffing: list[CenterStaffing] = field(default_factory=list)
     warnings_issued: int = 0
     warnings_by_level: dict[str, int] = field(default_factory=dict)
 
@@ -82,6 +101,8 @@ def collect(settings: Settings | None = None) -> RunSummary:
                 summary.dedicated_counter_hours,
                 summary.pooled_counter_hours,
             ) = (int(v) for v in peaks)
+        if "fct_staffing_plan" in summary.marts:
+            summary.staffing = _staffing(con, "fct_staffing_plan_vs_actual" in summary.marts)
         if "fct_rain_warnings" in summary.marts:
             rows = con.execute(
                 "select level, count(*) from marts.fct_rain_warnings"
@@ -94,3 +115,28 @@ def collect(settings: Settings | None = None) -> RunSummary:
     finally:
         con.close()
     return summary
+
+
+def _staffing(con: object, with_actual: bool) -> list[CenterStaffing]:
+    """Per centre: both plans (peak, counter-hours, where Erlang C and the simulation
+    disagree) and, on the replayed backtest window, the plan against the queues that formed."""
+    rows = con.execute(  # type: ignore[attr-defined]
+        "select center_id, max(dedicated_peak_counters), max(pooled_peak_counters), "
+        "sum(dedicated_counter_hours), sum(pooled_counter_hours), sum(open_hours), "
+        "sum(hours_erlang_disagrees) from marts.fct_staffing_plan_daily "
+        "group by center_id order by center_id"
+    ).fetchall()
+    out = {str(r[0]): CenterStaffing(str(r[0]), *(int(v or 0) for v in r[1:])) for r in rows}
+    if with_actual:
+        actual = con.execute(  # type: ignore[attr-defined]
+            "select center_id, count(*), sum(plan_would_cut_waiting::int), sum(counters_idle), "
+            "sum(counters_open), sum(pooled_counters) from marts.fct_staffing_plan_vs_actual "
+            "where expected_arrivals > 0 or actual_visitors > 0 group by center_id"
+        ).fetchall()
+        for center, hours, cut, idle, open_, planned in actual:
+            if str(center) in out:
+                found = out[str(center)]
+                found.replay_hours, found.hours_plan_cuts_waiting = int(hours), int(cut or 0)
+                found.idle_counter_hours, found.counter_hours_open = int(idle or 0), int(open_ or 0)
+                found.counter_hours_planned = int(planned or 0)
+    return list(out.values())

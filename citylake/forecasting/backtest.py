@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 OUTPUT_SCHEMA = (
     "center_id string, service_category string, grain string, record string, "
-    "origin date, ds timestamp, day_kind string, model string, chosen boolean, "
+    "origin date, ds timestamp_ntz, day_kind string, model string, chosen boolean, "
     "actual double, forecast double, lo80 double, hi80 double, lo95 double, hi95 double, "
     "mase_scale double"
 )
@@ -75,10 +75,12 @@ def forecast_series(
     ``history``: columns period (hour or day start, local time) and y (arrivals), rows
     before ``plan.horizon_start`` only. ``key``: center_id and service_category.
     """
-    history = history[pd.to_datetime(history["period"]) < pd.Timestamp(plan.horizon_start)]
+    periods = pd.DatetimeIndex(history["period"])
+    before = periods < pd.Timestamp(plan.horizon_start)
+    history = history[before]
     if history.empty or history["y"].sum() <= 0:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
-    first = pd.to_datetime(history["period"]).min().date()
+    first = periods[before].min().date()
     last = plan.horizon_start - timedelta(days=1)
     pattern = series.opening_pattern(history, plan.calendar, grain)
     observed = series.observed(history, series.slots(pattern, plan.calendar, first, last))
@@ -124,16 +126,22 @@ def forecast_series(
     frames = [frame for frame in frames if not frame.empty]
     if not frames:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)
-    out.loc[out["record"] == "forecast", "chosen"] = True
-    return out[OUTPUT_COLUMNS].sort_values(["record", "origin", "model", "ds"], ignore_index=True)
+    # Backtest rows by origin and model, then the forecast (sorting the frames, not the
+    # rows: a row sort costs more than some models' fits).
+    frames.sort(key=lambda f: (f["record"].iat[0], f["origin"].iat[0], f["model"].iat[0]))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def choose(scores: dict[str, list[float]]) -> str:
-    """The model with the lowest mean backtest MASE; seasonal naive when nothing was scored."""
+    """The model with the lowest mean backtest MASE.
+
+    When nothing was scored (no origin fits the history, or ``origins=0``): seasonal
+    naive if it is a candidate, else the first candidate (a plan with a single model
+    forecasts with that model, no backtest needed).
+    """
     means = {name: float(np.mean(values)) for name, values in scores.items() if values}
     if not means:
-        return "seasonal_naive"
+        return "seasonal_naive" if "seasonal_naive" in scores or not scores else next(iter(scores))
     return min(means, key=lambda name: (means[name], name))
 
 
@@ -154,13 +162,10 @@ def _rows(
             "grain": grain,
             "record": record,
             "origin": origin,
-            "ds": [
-                datetime.combine(d, datetime.min.time()) + timedelta(hours=int(h))
-                for d, h in zip(slots["day"], slots["hour"], strict=True)
-            ],
+            "ds": pd.to_datetime(slots["ds"]).to_numpy(),
             "day_kind": slots["kind"].to_numpy(),
             "model": model,
-            "chosen": False,
+            "chosen": record == "forecast",  # a backtest row's is set once the choice is made
             "actual": slots["y"].to_numpy(dtype="float64") if "y" in slots else np.nan,
             "forecast": predicted["mean"].to_numpy(),
             **{band: predicted[band].to_numpy() for band in BANDS},

@@ -14,7 +14,7 @@ State Council notices), never from the data:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import holidays
@@ -78,6 +78,11 @@ class WorkCalendar:
     kinds: dict[date, str]
     eves: dict[date, int]
     rebounds: dict[date, int]
+    # Slot layouts already made on this calendar (``series.slots``): the series of one
+    # job share a few opening patterns, so most series reuse a layout.
+    layouts: dict[tuple[object, ...], object] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def eve(self, day: date) -> int:
         """Closed days in the holiday period that follows this working day (else 0)."""

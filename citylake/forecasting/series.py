@@ -11,8 +11,9 @@ opens when the series opens on working days.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from citylake.forecasting.calendar import WorkCalendar
@@ -22,6 +23,8 @@ SLOT_COLUMNS = ["ds", "day", "hour", "kind", "dow", "eve", "rebound"]
 # A make-up day never seen in the training window is sized like an ordinary midweek day
 # (its weekday is a weekend day the center otherwise keeps closed).
 _MIDWEEK = 2
+# Slot layouts a calendar keeps (a few hundred KB each at most).
+_MAX_LAYOUTS = 256
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,36 @@ class OpeningPattern:
 
 def opening_pattern(history: pd.DataFrame, calendar: WorkCalendar, grain: str) -> OpeningPattern:
     """Open weekdays and hours of a series from ``history`` (columns period, y)."""
-    seen = history[history["y"] > 0]
-    days = pd.to_datetime(seen["period"]).dt.date
-    ordinary = [d.weekday() for d in days if calendar.kind(d) not in ("makeup", "closed")]
-    hours = (0,) if grain == "day" else tuple(sorted(set(pd.to_datetime(seen["period"]).dt.hour)))
+    seen = pd.DatetimeIndex(history.loc[history["y"] > 0, "period"])
+    days = (stamp.date() for stamp in seen.normalize().unique())
+    ordinary = {d.weekday() for d in days if calendar.kind(d) not in ("makeup", "closed")}
+    hours = (0,) if grain == "day" else tuple(int(h) for h in np.unique(seen.hour))
     return OpeningPattern(frozenset(ordinary), hours)
+
+
+def _frame(days: list[tuple[date, str, str, int, int]], hours: tuple[int, ...]) -> pd.DataFrame:
+    """Slot rows: every day of ``days`` (day, kind, dow, eve, rebound) at every hour."""
+    if not days:
+        return pd.DataFrame({name: [] for name in SLOT_COLUMNS})
+    n = len(hours)
+    day, kind, dow, eve, rebound = (list(column) for column in zip(*days, strict=True))
+    hour = np.tile(np.asarray(hours, dtype="int64"), len(day))
+    midnight = np.repeat(np.array(day, dtype="datetime64[D]"), n).astype("datetime64[ns]")
+    return pd.DataFrame(
+        {
+            "ds": midnight + hour * np.timedelta64(1, "h"),
+            "day": np.repeat(np.array(day, dtype=object), n),
+            "hour": hour,
+            "kind": np.repeat(np.array(kind, dtype=object), n),
+            "dow": np.repeat(np.array(dow, dtype=object), n),
+            "eve": np.repeat(np.asarray(eve, dtype="int64"), n),
+            "rebound": np.repeat(np.asarray(rebound, dtype="int64"), n),
+        }
+    )
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def slots(pattern: OpeningPattern, calendar: WorkCalendar, first: date, last: date) -> pd.DataFrame:
@@ -52,42 +80,44 @@ def slots(pattern: OpeningPattern, calendar: WorkCalendar, first: date, last: da
     ``dow`` is the weekday as a string key ("makeup" for a make-up day); ``eve`` and
     ``rebound`` the length of the holiday period the day comes before or after (else 0).
     """
-    rows = []
-    day = first
-    while day <= last:
-        kind = calendar.kind(day)
-        if pattern.opens(day, kind):
-            dow = "makeup" if kind == "makeup" else str(day.weekday())
-            eve, rebound = calendar.eve(day), calendar.rebound(day)
-            rows.extend(
-                (datetime.combine(day, time(hour)), day, hour, kind, dow, eve, rebound)
-                for hour in pattern.hours
-            )
-        day += timedelta(days=1)
-    return pd.DataFrame(rows, columns=SLOT_COLUMNS)
+    key = ("open", pattern, first, last)
+    layout = calendar.layouts.get(key)
+    if layout is None:
+        if len(calendar.layouts) >= _MAX_LAYOUTS:
+            calendar.layouts.clear()
+        days = []
+        for day in _days(first, last):
+            kind = calendar.kind(day)
+            if pattern.opens(day, kind):
+                dow = "makeup" if kind == "makeup" else str(day.weekday())
+                days.append((day, kind, dow, calendar.eve(day), calendar.rebound(day)))
+        layout = calendar.layouts[key] = _frame(days, pattern.hours)
+    assert isinstance(layout, pd.DataFrame)
+    return layout.copy()
 
 
 def closed_slots(
     pattern: OpeningPattern, calendar: WorkCalendar, first: date, last: date
 ) -> pd.DataFrame:
     """Slots of days that would be open but for a public holiday (forecast as 0)."""
-    rows = []
-    day = first
-    while day <= last:
-        if calendar.kind(day) == "closed" and day.weekday() in pattern.weekdays:
-            rows.extend(
-                (datetime.combine(day, time(hour)), day, hour, "closed", str(day.weekday()), 0, 0)
-                for hour in pattern.hours
-            )
-        day += timedelta(days=1)
-    return pd.DataFrame(rows, columns=SLOT_COLUMNS)
+    days = [
+        (day, "closed", str(day.weekday()), 0, 0)
+        for day in _days(first, last)
+        if calendar.kind(day) == "closed" and day.weekday() in pattern.weekdays
+    ]
+    return _frame(days, pattern.hours)
 
 
 def observed(history: pd.DataFrame, open_slots: pd.DataFrame) -> pd.DataFrame:
     """``open_slots`` with y: the history's arrivals, 0 where an open slot has no row."""
-    counts = history.groupby(pd.to_datetime(history["period"]))["y"].sum()
+    periods = pd.DatetimeIndex(history["period"])
+    if periods.is_unique:
+        counts = pd.Series(history["y"].to_numpy(), index=periods)
+    else:
+        counts = history.groupby(periods)["y"].sum()
     out = open_slots.copy()
-    out["y"] = out["ds"].map(counts).fillna(0.0).astype("float64")
+    at = counts.index.get_indexer(out["ds"])
+    out["y"] = np.where(at >= 0, counts.to_numpy(dtype="float64")[at], 0.0)
     return out
 
 
@@ -98,9 +128,16 @@ def dow_levels(train: pd.DataFrame, future: pd.DataFrame) -> pd.Series:
     return future["dow"].where(future["dow"].isin(seen), fallback)
 
 
+def weekly_lag(train: pd.DataFrame) -> np.ndarray:
+    """y of the same slot 7 days earlier, per training slot (NaN where that slot is not open)."""
+    ds = pd.DatetimeIndex(train["ds"])
+    at = ds.get_indexer(ds - pd.Timedelta(days=7))
+    y = train["y"].to_numpy(dtype="float64")
+    return np.where(at >= 0, y[at], np.nan)
+
+
 def weekly_scale(train: pd.DataFrame) -> float:
     """MASE denominator: mean |y(t) − y(same hour, 7 days earlier)| over the training slots."""
-    earlier = train.set_index("ds")["y"]
-    lagged = (train["ds"] - pd.Timedelta(days=7)).map(earlier)
-    diffs = (train["y"] - lagged).abs().dropna()
+    diffs = np.abs(train["y"].to_numpy(dtype="float64") - weekly_lag(train))
+    diffs = diffs[~np.isnan(diffs)]
     return float(diffs.mean()) if len(diffs) else float("nan")
