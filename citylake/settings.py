@@ -40,6 +40,14 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_STREAM_DOCS_SECONDS | 300 | how often GX Data Docs are rebuilt while streaming |
 | CITYLAKE_STREAM_TEST_PAUSE_BEFORE_ACK | 0 | fault injection for the restart test: sleep between landing and acknowledging |
 | CITYLAKE_CRASH_AT | unset | fault injection for the exactly-once test: ``before_commit[@<table path part>]`` kills the process before a Delta commit |
+| CITYLAKE_ALERT_WEBHOOKS | (empty) | comma-separated URLs that receive the CAP 1.2 warning messages by POST; empty = messages are queued in the outbox and reported, nothing is sent |
+| CITYLAKE_ALERT_OUTBOX | <home>/alerts/outbox.sqlite | the alerts' durable outbox (SQLite; operational state beside the lake, on a local disk SQLite can lock) |
+| CITYLAKE_ALERT_RETRY_DELAY_SECONDS / CITYLAKE_ALERT_MAX_RETRY_DELAY_SECONDS | 5 / 600 | back-off of a failed alert delivery: first delay, doubling per attempt, cap |
+| CITYLAKE_ALERT_CRASH_AFTER_POST | unset | fault injection for the alert redelivery test: ``1`` SIGKILLs ``Outbox.deliver`` after a 2xx, before it records the delivery |
+| CITYLAKE_FEED_RETENTION_DAYS | 7 | days a sensor feed file (``<lake>/feeds/<source>/``: one Parquet file per committed batch, what the warnings stream reads) is kept; only files the stream's checkpoint has committed are deleted |
+| CITYLAKE_WARNINGS_TRIGGER_SECONDS | 5 | micro-batch interval of the warnings stream (``citylake warnings stream``) |
+| CITYLAKE_WARNINGS_MAX_FILES_PER_TRIGGER | 100 | feed files per source one micro-batch of the warnings stream reads at most |
+| CITYLAKE_WARNINGS_WATERMARK | 24 hours | the warnings stream's event-time watermark on ``reading_at`` (a rain gauge's window is 24 h); progress only: late readings are judged by the engine, never dropped |
 """
 
 from __future__ import annotations
@@ -71,6 +79,27 @@ class StreamSettings:
     receive_maximum: int = 65535
     docs_seconds: float = 300.0
     pause_before_ack: float = 0.0
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """CAP warning delivery (``citylake.alerts``): receivers, outbox, back-off."""
+
+    webhooks: tuple[str, ...] = ()
+    outbox_path: Path | None = None  # None: <home>/alerts/outbox.sqlite
+    retry_delay_seconds: float = 5.0
+    max_retry_delay_seconds: float = 600.0
+    crash_after_post: bool = False
+
+
+@dataclass(frozen=True)
+class WarningStreamSettings:
+    """The warnings stream (``transforms/warnings_stream.py``) and the feed files it reads."""
+
+    feed_retention_days: float = 7.0
+    trigger_seconds: float = 5.0
+    max_files_per_trigger: int = 100
+    watermark: str = "24 hours"
 
 
 @dataclass(frozen=True)
@@ -106,6 +135,8 @@ class Settings:
     pseudonym_key: str | None = None
     stream: StreamSettings = field(default_factory=StreamSettings)
     crash_at: str = ""
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    warnings_stream: WarningStreamSettings = field(default_factory=WarningStreamSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
     # Derived locations: one definition so every layer agrees on them.
@@ -153,6 +184,24 @@ class Settings:
     @property
     def ledger_path(self) -> Path:
         return self.lake_root / "meta" / "ingest_ledger"
+
+    @property
+    def feeds_dir(self) -> Path:
+        """Landed sensor batches as files a Spark file stream can read (one folder per source)."""
+        return self.lake_root / "feeds"
+
+    def feed_path(self, source_id: str) -> Path:
+        return self.feeds_dir / source_id
+
+    @property
+    def warnings_checkpoint(self) -> Path:
+        """The warnings stream's Spark checkpoint (offsets, engine state, commits)."""
+        return self.home / "spark" / "checkpoints" / "warnings"
+
+    @property
+    def alerts_outbox(self) -> Path:
+        """The alerts' SQLite outbox: operational state, not a lake table."""
+        return self.alerts.outbox_path or self.home / "alerts" / "outbox.sqlite"
 
 
 def load_settings() -> Settings:
@@ -205,4 +254,20 @@ def load_settings() -> Settings:
             pause_before_ack=float(env("CITYLAKE_STREAM_TEST_PAUSE_BEFORE_ACK", "0")),
         ),
         crash_at=env("CITYLAKE_CRASH_AT", ""),
+        alerts=AlertSettings(
+            webhooks=tuple(
+                url.strip() for url in env("CITYLAKE_ALERT_WEBHOOKS", "").split(",") if url.strip()
+            ),
+            outbox_path=_env_path("CITYLAKE_ALERT_OUTBOX", home / "alerts" / "outbox.sqlite"),
+            retry_delay_seconds=float(env("CITYLAKE_ALERT_RETRY_DELAY_SECONDS", "5")),
+            max_retry_delay_seconds=float(env("CITYLAKE_ALERT_MAX_RETRY_DELAY_SECONDS", "600")),
+            crash_after_post=env("CITYLAKE_ALERT_CRASH_AFTER_POST", "").strip().lower()
+            in {"1", "true", "yes"},
+        ),
+        warnings_stream=WarningStreamSettings(
+            feed_retention_days=float(env("CITYLAKE_FEED_RETENTION_DAYS", "7")),
+            trigger_seconds=float(env("CITYLAKE_WARNINGS_TRIGGER_SECONDS", "5")),
+            max_files_per_trigger=int(env("CITYLAKE_WARNINGS_MAX_FILES_PER_TRIGGER", "100")),
+            watermark=env("CITYLAKE_WARNINGS_WATERMARK", "24 hours"),
+        ),
     )

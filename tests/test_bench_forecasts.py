@@ -40,7 +40,7 @@ def test_panel_follows_the_calendar(panel: pd.DataFrame) -> None:
 
 
 def test_score_is_mase_wape_and_coverage(panel: pd.DataFrame) -> None:
-    scales = fb._scales(panel)
+    scales = fb.scales_of(panel)
     held = panel[~panel["train"]][["series", "ds", "y"]]
     perfect = held.rename(columns={"y": "forecast"}).assign(lo80=0.0, hi80=1e9, lo95=0.0, hi95=0.0)
     mase, wape, cover80, cover95 = fb.score(panel, scales, perfect)

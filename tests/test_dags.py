@@ -145,11 +145,12 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
             "check_marts",
             "export_marts",
             "spark_counter_demand",
-            "spark_rain_warnings",
+            "spark_warnings",
             "spark_staffing_plan",
             "dbt_build_spark_outputs",
             "check_spark_output_marts",
             "publish",
+            "publish_alerts",
             "superset_import",
         }
     )
@@ -158,9 +159,10 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
     assert dag.get_task("spark_staffing_plan").upstream_task_ids == {"spark_counter_demand"}
     assert dag.get_task("dbt_build_spark_outputs").upstream_task_ids == {
         "spark_staffing_plan",
-        "spark_rain_warnings",
+        "spark_warnings",
     }
     assert dag.get_task("publish").upstream_task_ids == {"check_spark_output_marts"}
+    assert dag.get_task("publish_alerts").upstream_task_ids == {"check_spark_output_marts"}
     assert dag.get_task("superset_import").upstream_task_ids == {"publish"}
     order = [s.task_id for s in WAREHOUSE_STEPS]
     for step in WAREHOUSE_STEPS:  # the linear order never runs a step before its inputs

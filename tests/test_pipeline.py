@@ -83,15 +83,30 @@ def test_pipeline_runs_end_to_end(pipeline_run: dict) -> None:
         forecast = con.execute(
             "select count(*), min(forecast_hour), max(counters_needed) from marts.fct_counter_demand_forecast"
         ).fetchone()
-        levels = {
-            r[0]
-            for r in con.execute("select distinct level from marts.fct_rain_warnings").fetchall()
-        }
+        warned = dict(
+            con.execute(
+                "select hazard, count(*) from marts.fct_warning_changes"
+                " where action = 'issued' group by hazard"
+            ).fetchall()
+        )
+        changes = con.execute("select count(*) from marts.fct_warning_changes").fetchone()[0]
+        lifecycles = con.execute(
+            "select count(*), count_if(last_action = 'lifted') from marts.fct_warning_status"
+            " where last_action = 'lifted' or is_active"
+        ).fetchone()
     finally:
         con.close()
     assert hourly == expected_hourly_rows(settings)
     assert forecast[0] > 0 and forecast[2] >= 1
-    assert levels, "the generated rainstorms must raise warnings"
+    # The test city's week holds rainstorms of every colour: each raises a warning.
+    assert warned.get("rainstorm", 0) > 0, warned
+    assert lifecycles[0] > 0
+
+    # Every change went out as a CAP message, queued once in the outbox.
+    from citylake.alerts import Outbox
+
+    status = Outbox(settings.alerts_outbox).status()
+    assert status.messages == changes > 0
 
 
 def test_forecasts_backtested_and_scored(pipeline_run: dict) -> None:

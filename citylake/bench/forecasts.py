@@ -15,8 +15,8 @@ actuals inside the 80 % and 95 % intervals.
   predict with its sampled intervals, Chinese holidays given), the oracle (the true
   intensity: the floor on Poisson counts), and the whole citylake forecast (rolling-origin
   backtest of every candidate, choice, refit) on the first ``choice_series`` series.
-* :func:`bench_city`: the city's own series at one scale: Prophet forecasts the latest
-  backtest window of the counter-demand job, scored beside the model that job chose.
+* ``forecast_city.bench_city``: the city's own series at one scale: Prophet forecasts the
+  latest backtest window of the counter-demand job, scored beside the model that job chose.
 
 ``python -m citylake.bench.forecasts --series 2000`` runs the panel alone.
 """
@@ -152,7 +152,7 @@ def prophet_model(train: pd.DataFrame, future: pd.DataFrame, per_day: int) -> pd
     return out.clip(lower=0.0)
 
 
-def _prophet(group: pd.DataFrame) -> pd.DataFrame:
+def prophet_group(group: pd.DataFrame) -> pd.DataFrame:
     """Prophet on one series' open slots (zeros included), forecasting the held-out ones."""
     group = group.sort_values("ds", ignore_index=True)
     train = group[group["train"]].reset_index(drop=True)
@@ -195,7 +195,7 @@ def _citylake(models: tuple[str, ...], origins: int) -> Any:
 # -- scoring ---------------------------------------------------------------------------
 
 
-def _scales(slots: pd.DataFrame) -> pd.Series:
+def scales_of(slots: pd.DataFrame) -> pd.Series:
     """Per series: mean |y(t) - y(same slot a week earlier)| over its training slots."""
     train = slots[slots["train"]]
     return train.groupby("series").apply(
@@ -224,7 +224,7 @@ def score(
     return mase, wape, cover(80), cover(95)
 
 
-def _read_slots(spark: SparkSession, path: Path) -> DataFrame:
+def read_slots(spark: SparkSession, path: Path) -> DataFrame:
     """Slots written by pandas (naive microsecond timestamps), in ``SLOT_SCHEMA``'s types."""
     from pyspark.sql import functions as F
 
@@ -237,7 +237,7 @@ def _read_slots(spark: SparkSession, path: Path) -> DataFrame:
     )
 
 
-def _timed_run(
+def timed_run(
     spark: SparkSession, data: DataFrame, fn: Any, out: Path
 ) -> tuple[pd.DataFrame, float]:
 
@@ -252,7 +252,7 @@ def _timed_run(
 def _forecaster(name: str) -> tuple[Any, str]:
     """The group function and which input it reads ("slots" or "history")."""
     if name == PROPHET:
-        return _prophet, "slots"
+        return prophet_group, "slots"
     if name == CHOICE:
         return _citylake(tuple(MODELS), origins=4), "history"
     return _citylake((name,), origins=0), "history"
@@ -271,14 +271,14 @@ def bench_panel(
     label = f"panel {n_series:,}"
     print(f"  generating {n_series:,} hourly series...", flush=True)
     slots = panel_slots(n_series)
-    scales = _scales(slots)
+    scales = scales_of(slots)
     rows: list[ForecastBench] = []
     oracle = slots[~slots["train"]][["series", "ds", "lam"]].rename(columns={"lam": "forecast"})
     rows.append(ForecastBench(label, ORACLE, n_series, 0.0, *score(slots, scales, oracle)))
     with tempfile.TemporaryDirectory(prefix="citylake-bench-forecast-") as tmp:
         source = Path(tmp) / "panel.parquet"
         slots.to_parquet(source, index=False, coerce_timestamps="us")
-        inputs = {"slots": _read_slots(spark, source)}
+        inputs = {"slots": read_slots(spark, source)}
         inputs["history"] = (
             inputs["slots"]
             .where(F.col("train") & (F.col("y") > 0))
@@ -290,7 +290,7 @@ def bench_panel(
             data = inputs[kind]
             if keep is not None:
                 data = data.where(F.col("series").isin(keep))
-            return _timed_run(spark, data, fn, Path(tmp) / f"{tag}-{len(rows)}")
+            return timed_run(spark, data, fn, Path(tmp) / f"{tag}-{len(rows)}")
 
         # Import statsforecast / prophet in the Python workers once, outside the timed
         # runs: a long-running job pays it once per executor.
@@ -314,85 +314,6 @@ def bench_panel(
                         sub_label, name, len(first), seconds, *score(sub_slots, scales, forecasts)
                     )
                 )
-    return rows
-
-
-# -- the city's own series, at one scale ----------------------------------------------
-
-
-def bench_city(
-    spark: SparkSession, scale: float, gold: Path, job_seconds: float
-) -> list[ForecastBench]:
-    """The counter-demand job's throughput (``job_seconds``) and Prophet on its latest
-    backtest window, both scored on that window's hourly slots."""
-    backtest = pd.read_parquet(gold / "counter_demand_backtest")
-    hourly = backtest[backtest["grain"] == "hour"].copy()
-    hourly["series"] = hourly["center_id"] + "/" + hourly["service_category"]
-    n_series = backtest[["center_id", "service_category", "grain"]].drop_duplicates().shape[0]
-    origin = hourly["origin"].max()
-    window = hourly[(hourly["origin"] == origin) & hourly["chosen"]].copy()
-    window["ds"] = pd.to_datetime(window["ds"])
-    # The history as the job saw it: the hourly mart, on the series' open slots.
-    arrivals = pd.read_parquet(gold / "fct_center_hourly_arrivals")
-    arrivals["series"] = arrivals["center_id"] + "/" + arrivals["service_category"]
-    arrivals["ds"] = pd.to_datetime(arrivals["arrival_hour"])
-    calendar = work_calendar(
-        arrivals["ds"].min().date() - timedelta(days=7), origin + timedelta(days=21)
-    )
-    frames = []
-    for name, part in arrivals.groupby("series"):
-        held = window[window["series"] == name]
-        if held.empty:
-            continue
-        history = pd.DataFrame({"period": part["ds"], "y": part["arrivals"].astype("float64")})
-        history = history[history["period"] < pd.Timestamp(origin)]
-        pattern = slots_of.opening_pattern(history, calendar, "hour")
-        first = history["period"].min().date()
-        train = slots_of.observed(
-            history, slots_of.slots(pattern, calendar, first, origin - timedelta(days=1))
-        )
-        test = held[["ds", "actual"]].rename(columns={"actual": "y"})
-        test = test.assign(
-            day=test["ds"].dt.date,
-            hour=test["ds"].dt.hour.astype("int32"),
-            kind=held["day_kind"].to_numpy(),
-            dow=test["ds"].dt.weekday.astype(str),
-            eve=0,
-            rebound=0,
-            lam=np.nan,
-        )
-        frame = pd.concat([train.assign(lam=np.nan, train=True), test.assign(train=False)])
-        frames.append(frame.assign(series=name))
-    slots = pd.concat(frames, ignore_index=True)
-    slots["hour"] = slots["hour"].astype("int32")
-    slots[["eve", "rebound"]] = slots[["eve", "rebound"]].astype("int32")
-    slots = slots[[part.split()[0] for part in SLOT_SCHEMA.split(", ")]]
-    scales = _scales(slots)
-    label = f"scale {scale:g}"
-    chosen = window[["series", "ds", "forecast", "lo80", "hi80", "lo95", "hi95"]]
-    rows = [
-        ForecastBench(
-            label,
-            f"counter_demand job ({n_series} series, backtest + choice + forecast)",
-            n_series,
-            job_seconds,
-            *score(slots, scales, chosen),
-        )
-    ]
-    with tempfile.TemporaryDirectory(prefix="citylake-bench-city-") as tmp:
-        source = Path(tmp) / "slots.parquet"
-        slots.to_parquet(source, index=False, coerce_timestamps="us")
-        data = _read_slots(spark, source)
-        forecasts, seconds = _timed_run(spark, data, _prophet, Path(tmp) / "p")
-    rows.append(
-        ForecastBench(
-            label,
-            PROPHET,
-            int(slots["series"].nunique()),
-            seconds,
-            *score(slots, scales, forecasts),
-        )
-    )
     return rows
 
 
@@ -451,10 +372,13 @@ if __name__ == "__main__":
 
 __all__ = [
     "ForecastBench",
-    "bench_city",
     "bench_panel",
     "markdown",
     "panel_slots",
+    "prophet_group",
     "prophet_model",
+    "read_slots",
+    "scales_of",
     "score",
+    "timed_run",
 ]

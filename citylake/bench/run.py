@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from citylake.bench import forecasts
+from citylake.bench.forecast_city import bench_city
 from citylake.bench.landing import (
     CEILING_SOURCES,
     Row,
@@ -92,7 +93,7 @@ def _warehouse_steps(
     scale: float, settings: Any, warehouse: Any, forecast_rows: list[forecasts.ForecastBench]
 ) -> list[Row]:
     from citylake.orchestration import pipeline
-    from transforms import counter_demand, rain_warnings, staffing_plan
+    from transforms import counter_demand, staffing_plan, warnings
 
     rows: list[Row] = []
     pipeline.refresh_quality_summary(settings)
@@ -115,18 +116,31 @@ def _warehouse_steps(
     rows.append(Row(scale, "spark counter_demand (rows out)", forecast, seconds))
     from citylake.warehouse.spark_session import get_spark
 
-    forecast_rows += forecasts.bench_city(
-        get_spark("citylake-bench"), scale, settings.gold_dir, seconds
-    )
+    forecast_rows += bench_city(get_spark("citylake-bench"), scale, settings.gold_dir, seconds)
     planned, seconds, _ = timed(lambda: staffing_plan.main([]))
     rows.append(Row(scale, "spark staffing_plan (centre-hours out)", planned, seconds))
-    _, seconds, _ = timed(lambda: rain_warnings.main([]))
-    rows.append(
-        Row(scale, "spark rain_warnings (rows in)", exported.get("fct_rain_5min", 0), seconds)
-    )
+    readings = sum(warnings_input_rows(settings).values())
+    _, seconds, _ = timed(lambda: warnings.main([]))
+    rows.append(Row(scale, "spark warnings (readings replayed)", readings, seconds))
     # The session's scratch dirs live in this scale's home, which is about to go.
     get_spark("citylake-bench").stop()
     return rows
+
+
+def warnings_input_rows(settings: Any) -> dict[str, int]:
+    """Landed readings of each feed the warnings judge (what the job replays)."""
+    from deltalake import DeltaTable
+
+    from citylake.warnings import FEEDS
+
+    counts = {}
+    for source, _, _ in FEEDS.values():
+        path = settings.bronze_path(source)
+        if (path / "_delta_log").is_dir():
+            counts[source] = sum(
+                int(n) for n in DeltaTable(str(path)).get_add_actions(flatten=True)["num_records"]
+            )
+    return counts
 
 
 def render(rows: list[Row], command: str) -> str:
@@ -205,8 +219,15 @@ def main(argv: list[str] | None = None) -> None:
         default=300,
         help="panel series also forecast with the full backtest choice",
     )
+    parser.add_argument(
+        "--warnings-latency",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="MQTT reading to CAP alert latency (needs the broker)",
+    )
     parser.add_argument("--output", default=str(load_settings().project_dir / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
+    latency_lines: list[str] = []
     rows: list[Row] = []
     forecast_rows: list[forecasts.ForecastBench] = []
     for scale in (float(s) for s in args.scales.split(",") if s):
@@ -223,6 +244,12 @@ def main(argv: list[str] | None = None) -> None:
             spark = get_spark("citylake-bench-forecasts")
             forecast_rows += forecasts.bench_panel(spark, args.forecast_series, args.choice_series)
             spark.stop()
+    if args.warnings_latency:
+        print("benchmarking the warnings stream's latency...", flush=True)
+        from citylake.bench import warnings_latency
+
+        url = load_settings().mqtt_url or "mqtt://127.0.0.1:1883"
+        latency_lines = warnings_latency.markdown(warnings_latency.measure(2.0, url))
     if args.big_csv_mb:
         print(f"benchmarking a {args.big_csv_mb} MB CSV...", flush=True)
         rows += bench_big_csv(args.big_csv_mb)
@@ -231,12 +258,15 @@ def main(argv: list[str] | None = None) -> None:
         f"--forecast-series {args.forecast_series} --choice-series {args.choice_series}"
     )
     flags += " --no-warehouse" if args.no_warehouse else ""
+    flags += "" if args.warnings_latency else " --no-warnings-latency"
     command = f"python -m citylake.bench {flags}"
     if argv is None and sys.argv[1:] == []:
         command = f"make bench  # {command}"
     text = render(rows, command)
     if forecast_rows:
         text += "\n".join(forecasts.markdown(forecast_rows)) + "\n"
+    if latency_lines:
+        text += "\n".join(latency_lines) + "\n"
     write(Path(args.output), text)
     print(text)
 

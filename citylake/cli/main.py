@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from citylake.cli import (
+    alerts,
     catalog,
     dags,
     evaluate,
@@ -15,6 +16,7 @@ from citylake.cli import (
     query,
     services,
     stream,
+    warnings,
 )
 
 app = typer.Typer(
@@ -23,7 +25,19 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _group in (catalog, generate, pipeline, dags, stream, query, quality, evaluate, services):
+for _group in (
+    catalog,
+    generate,
+    pipeline,
+    dags,
+    stream,
+    query,
+    quality,
+    evaluate,
+    alerts,
+    warnings,
+    services,
+):
     _group.register(app)
 
 if __name__ == "__main__":

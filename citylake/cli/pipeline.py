@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from citylake.cli.output import console, setup_logging
-from citylake.settings import load_settings
+from citylake.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from citylake.alerts.receiver import CapReceiver
 
 
 def ingest(
@@ -92,7 +99,9 @@ def print_summary() -> None:
     console.print(marts)
     console.print(
         f"Forecasts: {result.forecast_rows} center-category-hours for {result.forecast_centers} centers. "
-        f"Warnings: {result.warnings_issued} issued, by level {result.warnings_by_level or '{}'}."
+        f"Warnings: {result.warnings_issued} issued; changes by hazard "
+        f"{result.warnings_by_hazard or '{}'}; {result.sensor_fault_notices} sensor-fault "
+        "notices for the data bureau."
     )
     if result.dedicated_counter_hours:
         saved = 1 - result.pooled_counter_hours / result.dedicated_counter_hours
@@ -139,6 +148,24 @@ def _print_staffing(centers: list) -> None:
     )
 
 
+@contextmanager
+def _demo_alert_receiver(settings: Settings) -> Iterator[CapReceiver | None]:
+    """A loopback CAP receiver as the webhook, unless the installation configured its own."""
+    from citylake.alerts.receiver import CapReceiver
+
+    if settings.alerts.webhooks:
+        yield None
+        return
+    receiver = CapReceiver(out_dir=settings.home / "alerts" / "received")
+    # Set for this process only: the warehouse DAG runs in it (DAG.test) and reads settings.
+    os.environ["CITYLAKE_ALERT_WEBHOOKS"] = receiver.url
+    try:
+        yield receiver
+    finally:
+        os.environ.pop("CITYLAKE_ALERT_WEBHOOKS", None)
+        receiver.stop()
+
+
 def demo(
     skip_generate: bool = typer.Option(False, help="reuse the city already generated"),
 ) -> None:
@@ -147,6 +174,7 @@ def demo(
     from citylake.cli.entities import evaluate_entities
     from citylake.cli.forecasts import evaluate_forecasts
     from citylake.cli.generate import generate_command
+    from citylake.cli.warnings_eval import evaluate_warnings
     from citylake.democity.api_server import serve
     from citylake.warehouse import generate_docs
 
@@ -155,15 +183,23 @@ def demo(
     if not skip_generate:
         generate_command()
     logical = settings.demo_start.fromordinal(settings.demo_start.toordinal() + settings.demo_days)
-    # The departments' REST APIs must answer while the DAG's ingest tasks call them.
-    with serve(settings):
+    # The departments' REST APIs must answer while the DAG's ingest tasks call them, and
+    # with no webhook configured, a loopback receiver stands in for the warning service.
+    with serve(settings), _demo_alert_receiver(settings) as receiver:
         seconds = run_city(logical, settings)
     console.print(f"[green]department DAGs and warehouse DAG succeeded in {seconds:.0f}s[/green]")
     print_summary()
+    if receiver is not None:
+        console.print(
+            f"CAP alerts: {len(receiver.messages)} messages delivered to the demo receiver "
+            f"({receiver.out_dir}; the outbox: {settings.alerts_outbox})."
+        )
     # One person, one record: the crosswalks scored against the city's truth.
     evaluate_entities(warehouse=None, check=False)
     # The forecasts' rolling-origin backtest scored against the truth (per series: the CLI).
     evaluate_forecasts(backtest=None, per_series=False, check=False)
+    # The pre-warnings against the injected storms, heat wave, flood and smog episode.
+    evaluate_warnings(records=None, check=False)
     console.print(f"dbt docs (lineage graph): {generate_docs(settings)}")
     console.print(
         f"\nDemo done in {time.perf_counter() - clock:.0f}s. Open the UIs with [bold]make up[/bold]: "

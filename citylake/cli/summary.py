@@ -50,7 +50,9 @@ class RunSummary:
     pooled_counter_hours: int = 0
     staffing: list[CenterStaffing] = field(default_factory=list)
     warnings_issued: int = 0
-    warnings_by_level: dict[str, int] = field(default_factory=dict)
+    # hazard -> action (issued / upgraded / downgraded / lifted) -> changes
+    warnings_by_hazard: dict[str, dict[str, int]] = field(default_factory=dict)
+    sensor_fault_notices: int = 0
 
 
 def collect(settings: Settings | None = None) -> RunSummary:
@@ -103,14 +105,19 @@ def collect(settings: Settings | None = None) -> RunSummary:
             ) = (int(v) for v in peaks)
         if "fct_staffing_plan" in summary.marts:
             summary.staffing = _staffing(con, "fct_staffing_plan_vs_actual" in summary.marts)
-        if "fct_rain_warnings" in summary.marts:
+        if "fct_warning_changes" in summary.marts:
             rows = con.execute(
-                "select level, count(*) from marts.fct_rain_warnings"
-                " where action in ('issued', 'upgraded') group by level"
+                "select hazard, action, count(*) from marts.fct_warning_changes"
+                " group by hazard, action order by hazard, action"
             ).fetchall()
-            summary.warnings_by_level = {level: n for level, n in rows}
-            summary.warnings_issued = con.execute(
-                "select count(*) from marts.fct_rain_warnings where action = 'issued'"
+            for hazard, action, n in rows:
+                summary.warnings_by_hazard.setdefault(hazard, {})[action] = n
+            summary.warnings_issued = sum(
+                counts.get("issued", 0) for counts in summary.warnings_by_hazard.values()
+            )
+        if "fct_sensor_fault_notices" in summary.marts:
+            summary.sensor_fault_notices = con.execute(
+                "select count(*) from marts.fct_sensor_fault_notices"
             ).fetchone()[0]
     finally:
         con.close()

@@ -319,12 +319,59 @@ def _faults(
     return dropped, duplicate, late, rows
 
 
+# A stuck logger repeats a non-zero reading (tenths of a mm) for three hours; a phantom
+# burst is heavy rain at one gauge that no other gauge sees. Either would reach a warning
+# level if counted: the warnings' quality control must catch them.
+STUCK_TENTHS, STUCK_STEPS = (15, 25), 36
+PHANTOM_TENTHS, PHANTOM_STEPS = (50, 90), 9
+
+
+def _gauge_faults(
+    ctx: CityContext, stations: list[Station], rain: np.ndarray, first_id: int
+) -> list[dict[str, object]]:
+    """Stuck and phantom-burst faults written into ``rain``, on days dry at every gauge."""
+    rng = ctx.rng("rain_gauge_faults")
+    rows: list[dict[str, object]] = []
+    for kind in ("stuck", "phantom_burst"):
+        for _ in range(math.ceil(ctx.scale)):
+            length = STUCK_STEPS if kind == "stuck" else PHANTOM_STEPS
+            for _attempt in range(2000):
+                si = rng.randrange(len(stations))
+                i = rng.randrange(144, rain.shape[1] - length - 144)
+                # Dry everywhere from 6 h before to 6 h after (no storm, no shower).
+                if int(rain[:, i - 72 : i + length + 72].sum()) <= 2 * len(stations):
+                    break
+            else:
+                continue
+            if kind == "stuck":
+                value = rng.randint(*STUCK_TENTHS)
+                rain[si, i : i + length] = value
+                detail = f"rain_mm repeats {value / 10} for {length} readings"
+            else:
+                burst = [rng.randint(*PHANTOM_TENTHS) for _ in range(length)]
+                rain[si, i : i + length] = burst
+                detail = f"{sum(burst) / 10} mm in {length * 5} minutes that no other gauge saw"
+            rows.append(
+                {
+                    "fault_id": f"SF-{first_id + len(rows):03d}",
+                    "kind": kind,
+                    "station_id": stations[si].station_id,
+                    "ts_from": _ts(ctx, i),
+                    "ts_to": _ts(ctx, i + length - 1),
+                    "file": f"rain_{_ts(ctx, i).date().isoformat()}.ndjson",
+                    "detail": detail,
+                }
+            )
+    return rows
+
+
 def run(ctx: CityContext, sources_root: Path) -> SourceResult:
     stations = _stations(ctx)
     n = ctx.days * PER_DAY
     rain = _background(ctx, len(stations), n)
     events = _inject_events(ctx, stations, rain)
     dropped, duplicate, late, fault_rows = _faults(ctx, stations, events)
+    fault_rows += _gauge_faults(ctx, stations, rain, len(fault_rows) + 1)
     values = rain.tolist()
     ts = [_ts(ctx, i).isoformat() for i in range(n)]
     by_day: dict[date, list[str]] = {}

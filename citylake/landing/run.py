@@ -6,7 +6,8 @@ schema drift → typing → Great Expectations → (stream only) keys already in
 hold or land, in groups (one bronze, quarantine and ledger commit per group, each
 carrying one app transaction per batch, ledger last). The department DAG task
 (``ingest_source`` over a connector's extraction) and the MQTT stream (one micro-batch
-per call) both call it.
+per call) both call it. A sensor source's committed batches are also written as feed
+files for the warnings stream (``feeds``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from citylake.catalog import FieldType, RestApiConnector, Source, SqlConnector, 
 from citylake.connectors import RawBatch, extract
 from citylake.landing import ledger, steps
 from citylake.landing.dedupe import DUPLICATE_PREFIX, mark_landed_duplicates
+from citylake.landing.feeds import FeedWriter
 from citylake.landing.redelivery import RedeliveryCheck
 from citylake.landing.schema_drift import DriftTracker
 from citylake.landing.steps import land_batches, validate_group
@@ -87,6 +89,8 @@ class LandingRun:
         self.ordered = isinstance(source.connector, SqlConnector | RestApiConnector)
         self.report = SourceReport(source_id=source.id)
         self.stopped = False  # a cursor source held a batch: nothing more lands this run
+        # Sensor sources: each committed batch also as a feed file for the warnings stream.
+        self._feeds = FeedWriter.for_source(source, settings)
 
     def land(self, batches: Iterable[RawBatch]) -> list[ledger.LedgerEntry]:
         """Land ``batches`` in groups; returns their ledger entries (in delivery order)."""
@@ -116,7 +120,21 @@ class LandingRun:
             name = item.batch.file_name
             # A changed file under a known name is its next version.
             items.append((item, self.state.file_versions.get(name, 0) + 1 if name else None))
-        entries = land_batches(source, items, self.settings, self.run_id, stop_at_held=self.ordered)
+        feeds, write_feeds = self._feeds, None
+        if feeds is not None:
+            mark = feeds.before([i.batch.batch_id for i, _ in items])
+
+            def write_feeds(entries: list[ledger.LedgerEntry]) -> object:
+                return feeds.after(mark, entries)
+
+        entries = land_batches(
+            source,
+            items,
+            self.settings,
+            self.run_id,
+            stop_at_held=self.ordered,
+            before_ledger=write_feeds,
+        )
         for (item, _), entry in zip(items, entries, strict=False):
             self.report.add(entry)
             if entry.status == ledger.HELD:

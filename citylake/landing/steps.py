@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -245,6 +246,7 @@ def land_batches(
     settings: Settings,
     run_id: str,
     stop_at_held: bool = False,
+    before_ledger: Callable[[list[ledger.LedgerEntry]], object] | None = None,
 ) -> list[ledger.LedgerEntry]:
     """Land validated batches (each with its file version) as one group.
 
@@ -253,6 +255,8 @@ def land_batches(
     (a rerun skips the batches a table already holds), and a Delta commit (~50-100 ms)
     is paid per group instead of three times per batch. The ledger is written last.
     With ``stop_at_held`` (cursor sources) nothing after the first held batch lands.
+    ``before_ledger`` runs after the table commits and before the ledger's: what it writes
+    (a sensor's feed files) is redone by a rerun when a crash comes between the two.
     """
     started = _now()
     clock = time.perf_counter()
@@ -273,5 +277,7 @@ def land_batches(
     entries = [o.entry for o in outcomes]
     for entry in entries:
         entry.finished_at, entry.seconds = finished, share
+    if before_ledger is not None:
+        before_ledger(entries)
     ledger.record_many(settings, entries)
     return entries

@@ -87,10 +87,39 @@ def spark_staffing_plan(settings: Settings) -> int:
     return staffing_plan.main([])
 
 
-def spark_rain_warnings(settings: Settings) -> int:
-    from transforms import rain_warnings
+def spark_warnings(settings: Settings) -> int:
+    """Disaster pre-warnings: every landed sensor reading replayed per hazard and district."""
+    from transforms import warnings
 
-    return rain_warnings.main([])
+    return warnings.main([])
+
+
+def publish_alerts(settings: Settings) -> dict[str, Any]:
+    """Each new warning change as a CAP 1.2 message, queued in the outbox and delivered."""
+    import duckdb
+
+    from citylake.alerts import Outbox
+    from citylake.alerts.changes import render_records
+
+    con = duckdb.connect(str(settings.build_db), read_only=True)
+    try:
+        rows = con.execute(
+            "select 'change' as record, warning_id, change_sequence as sequence, hazard, "
+            "district_code, level, action, changed_at as at, is_predicted as predicted, "
+            "evidence_json as detail from marts.fct_warning_changes "
+            "order by warning_id, change_sequence"
+        ).df()
+        names = dict(
+            con.execute(
+                "select distinct district_code, district_name from marts.dim_geography"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    outbox = Outbox()
+    queued = outbox.enqueue(render_records(rows.to_dict("records"), names))
+    report = outbox.deliver()
+    return {"changes": len(rows), "queued": queued, "delivery": report.summary()}
 
 
 def dbt_build_spark_outputs(settings: Settings) -> dict[str, Any]:
@@ -139,15 +168,16 @@ WAREHOUSE_STEPS: tuple[Step, ...] = (
     Step("check_marts", check_marts, ("dbt_build",)),
     Step("export_marts", export_marts, ("check_marts",)),
     Step("spark_counter_demand", spark_counter_demand, ("export_marts",)),
-    Step("spark_rain_warnings", spark_rain_warnings, ("export_marts",)),
+    Step("spark_warnings", spark_warnings, ("export_marts",)),
     Step("spark_staffing_plan", spark_staffing_plan, ("spark_counter_demand",)),
     Step(
         "dbt_build_spark_outputs",
         dbt_build_spark_outputs,
-        ("spark_staffing_plan", "spark_rain_warnings"),
+        ("spark_staffing_plan", "spark_warnings"),
     ),
     Step("check_spark_output_marts", check_marts, ("dbt_build_spark_outputs",)),
     Step("publish", publish, ("check_spark_output_marts",)),
+    Step("publish_alerts", publish_alerts, ("check_spark_output_marts",)),
     Step("superset_import", superset_import, ("publish",)),
 )
 

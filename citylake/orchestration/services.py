@@ -2,7 +2,10 @@
 
 Airflow's api-server, scheduler and dag-processor each run in their own process
 group (pid files under AIRFLOW_HOME), because SIGTERM to a parent leaves children
-running; `down` stops the whole groups.
+running; `down` stops the whole groups. The warnings stream is the exception: its Spark
+JVM is in its group and would die under the query, so SIGTERM goes to the leader alone,
+which finishes the running micro-batch, stops the query and Spark; the group is
+SIGKILLed only if it is still there after the grace period.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ log = logging.getLogger(__name__)
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
 SOURCE_API = "source-api"
 STREAM = "stream"  # the MQTT subscribers (citylake stream), when a broker is configured
+WARNINGS_STREAM = "warnings-stream"  # citylake warnings stream (Spark Structured Streaming)
+# Seconds a component has after SIGTERM before its group is killed.
+GRACE = {WARNINGS_STREAM: 90.0}
 
 
 def _pid_file(settings: Settings, component: str) -> Path:
@@ -102,15 +108,24 @@ def start_stream(settings: Settings) -> None:
     _spawn(settings, STREAM, [citylake, "stream"], airflow_env(settings))
 
 
+def start_warnings_stream(settings: Settings) -> None:
+    """The warnings stream over the feed files every sensor landing writes (DAG or MQTT)."""
+    citylake = str(Path(sys.executable).parent / "citylake")
+    _spawn(settings, WARNINGS_STREAM, [citylake, "warnings", "stream"], airflow_env(settings))
+
+
 def stop_airflow(settings: Settings) -> None:
-    for component in (*AIRFLOW_COMPONENTS, SOURCE_API, STREAM):
+    for component in (*AIRFLOW_COMPONENTS, SOURCE_API, STREAM, WARNINGS_STREAM):
         pid_file = _pid_file(settings, component)
         if not pid_file.exists():
             continue
         pid = int(pid_file.read_text())
         if _alive(pid):
-            os.killpg(pid, signal.SIGTERM)
-            for _ in range(30):
+            if component == WARNINGS_STREAM:
+                os.kill(pid, signal.SIGTERM)  # the leader stops the query, then its JVM
+            else:
+                os.killpg(pid, signal.SIGTERM)
+            for _ in range(int(GRACE.get(component, 15.0) / 0.5)):
                 if not _alive(pid):
                     break
                 time.sleep(0.5)
@@ -133,6 +148,8 @@ def up() -> None:
     start_source_api(settings)
     if settings.mqtt_url:
         start_stream(settings)
+    # Sensor batches landed by the DAG tasks (no broker) write feed files too.
+    start_warnings_stream(settings)
     console.print("Starting Superset...")
     superset.ensure_initialized()
     if settings.serving_db.exists():

@@ -123,3 +123,21 @@ def write_parquet_atomically(df: DataFrame, path: Path) -> int:
 
     replace_dir(staging, path)
     return rows
+
+
+def read_delta_snapshot(spark: SparkSession, path: Path) -> DataFrame | None:
+    """A Delta table's current snapshot, read from its log's active Parquet files.
+
+    Spark here has no Delta jars (nothing downloads at run time); the files the log says
+    are live are exactly the committed snapshot, so a plain Parquet read of them is
+    consistent. None when the table does not exist or holds no file yet.
+    """
+    from deltalake import DeltaTable
+
+    if not (Path(path) / "_delta_log").is_dir():
+        return None
+    uris = DeltaTable(str(path)).file_uris()
+    if not uris:
+        return None
+    # mergeSchema: columns added by later batches (schema evolution) stay readable.
+    return spark.read.option("mergeSchema", "true").parquet(*uris)

@@ -1,5 +1,3 @@
-{{ config(meta={'export_to_lake': true}) }}
-
 with
 
 readings as (
