@@ -7,7 +7,7 @@ SS_VENV := .venv-superset
 UV := $(PYTHON) -m uv
 export UV_LINK_MODE := copy
 
-.PHONY: install demo test up down bench lint lint-sql lock clean chromium uv
+.PHONY: install demo test up down bench lint lint-sql lock clean chromium uv docs-assets
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -26,7 +26,17 @@ $(SS_VENV)/.installed: requirements/superset.txt | uv
 	$(UV) pip sync --quiet --python $(SS_VENV)/bin/python requirements/superset.txt
 	touch $@
 
-install: $(VENV)/.installed $(SS_VENV)/.installed
+# The documentation pages' CSS/JS (Bootstrap, jQuery, Vega, ...) from the npm registry,
+# pinned by docs_assets/package-lock.json: GX Data Docs load them from here, not from CDNs.
+DOCS_ASSETS := docs_assets
+$(DOCS_ASSETS)/node_modules/.installed: $(DOCS_ASSETS)/package.json $(DOCS_ASSETS)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+ (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd $(DOCS_ASSETS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+docs-assets: $(DOCS_ASSETS)/node_modules/.installed
+
+install: $(VENV)/.installed $(SS_VENV)/.installed docs-assets
 
 # Debian's Chromium for the browser tests (never a downloaded browser build), and a CJK
 # font so Chinese names render in screenshots.

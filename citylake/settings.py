@@ -27,6 +27,7 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_SUPERSET_HOME | <home>/superset | Superset's config and SQLite metadata |
 | CITYLAKE_SUPERSET_DB_URL | sqlite:///<home>/superset/superset.db | Superset metadata DB |
 | CITYLAKE_SUPERSET_PORT | 8088 | Superset port on 127.0.0.1 |
+| CITYLAKE_DOCS_PORT | 8090 | port on 127.0.0.1 of ``citylake docs serve`` (GX Data Docs at /quality/, dbt docs at /dbt/) |
 | CITYLAKE_ADMIN_USER / CITYLAKE_ADMIN_PASSWORD | admin / admin | admin login created for the local UIs |
 | CITYLAKE_DEMO_SEED / CITYLAKE_DEMO_DAYS / CITYLAKE_DEMO_START | 42 / 56 / 2026-09-01 | the embedded demo city |
 | CITYLAKE_INGEST_RETRIES / CITYLAKE_RETRY_DELAY_SECONDS / CITYLAKE_MAX_RETRY_DELAY_SECONDS | 3 / 60 / 1800 | ingest task retries, first delay, cap (exponential back-off) |
@@ -133,6 +134,7 @@ class Settings:
     retry_delay_seconds: float = 60.0
     max_retry_delay_seconds: float = 1800.0
     pseudonym_key: str | None = None
+    docs_port: int = 8090
     stream: StreamSettings = field(default_factory=StreamSettings)
     crash_at: str = ""
     alerts: AlertSettings = field(default_factory=AlertSettings)
@@ -143,6 +145,11 @@ class Settings:
     @property
     def dbt_project_dir(self) -> Path:
         return self.project_dir / "dbt_project"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target folder (manifest.json, run_results.json) of the DuckDB build."""
+        return self.home / "dbt" / "target"
 
     @property
     def dags_dir(self) -> Path:
@@ -174,6 +181,16 @@ class Settings:
     @property
     def quality_docs_index(self) -> Path:
         return self.quality_home / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+    @property
+    def dbt_docs_index(self) -> Path:
+        """dbt's static documentation page (``citylake docs``)."""
+        return self.home / "docs" / "dbt" / "index.html"
+
+    @property
+    def docs_assets_dir(self) -> Path:
+        """The documentation pages' CSS/JS, pinned in docs_assets/ and installed by ``make install``."""
+        return self.project_dir / "docs_assets" / "node_modules"
 
     def bronze_path(self, source_id: str) -> Path:
         return self.lake_root / "bronze" / source_id
@@ -243,6 +260,7 @@ def load_settings() -> Settings:
         retry_delay_seconds=float(env("CITYLAKE_RETRY_DELAY_SECONDS", "60")),
         max_retry_delay_seconds=float(env("CITYLAKE_MAX_RETRY_DELAY_SECONDS", "1800")),
         pseudonym_key=env(PSEUDONYM_KEY_ENV, "").strip() or None,
+        docs_port=int(env("CITYLAKE_DOCS_PORT", "8090")),
         stream=StreamSettings(
             batch_messages=int(env("CITYLAKE_STREAM_BATCH_MESSAGES", "500")),
             batch_seconds=float(env("CITYLAKE_STREAM_BATCH_SECONDS", "5")),

@@ -149,7 +149,7 @@ def warehouse_schedule() -> AssetAll | AssetAny:
 def step_task(step: Step):
     @task(task_id=step.task_id, doc_md=step.doc)
     def run_step() -> object:
-        return step.run(load_settings())
+        return step(load_settings())
 
     return run_step()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,10 +208,12 @@ def check_marts(
     settings: Settings | None = None,
     models: list[str] | None = None,
     raise_on_failure: bool = True,
+    after_docs: Callable[[Path], object] | None = None,
 ) -> MartsValidation:
     """Validate the built marts with GX, render Data Docs; raise MartQualityError on failure.
 
-    ``models`` limits the run (default: every mart present in the build file).
+    ``models`` limits the run (default: every mart present in the build file);
+    ``after_docs(site folder)`` runs after the Data Docs build (see ``Validator``).
     """
     import time
 
@@ -302,6 +305,8 @@ def check_marts(
     finally:
         con.close()
     outcome.docs_index = _build_docs(context, new_results)
+    if after_docs is not None and outcome.docs_index is not None:
+        after_docs(outcome.docs_index.parent)
     outcome.seconds = round(time.perf_counter() - clock, 2)
     log.info(
         "GX on marts: %d marts, %d expectations, %d failures in %.1fs",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,9 +148,18 @@ def gx_frame(frame: pd.DataFrame, expectations: list[Any]) -> pd.DataFrame:
 class Validator:
     """One GX context per ingest run; suites are (re)declared from the catalog each run."""
 
-    def __init__(self, project_root: Path, *, data_docs: bool = True) -> None:
+    def __init__(
+        self,
+        project_root: Path,
+        *,
+        data_docs: bool = True,
+        after_docs: Callable[[Path], object] | None = None,
+    ) -> None:
         # data_docs=False: results are still stored, just not rendered (bulk test runs).
         self.data_docs = data_docs
+        # Called with the site folder after each build: the orchestration passes
+        # citylake.serving.docs_site.localize_site (vendored CSS/JS instead of CDNs).
+        self.after_docs = after_docs
         import great_expectations as gx
 
         # Registers the custom expectations before the context loads stored suites using them.
@@ -252,5 +262,8 @@ class Validator:
         for site in self.context.get_docs_sites_urls():
             url = site.get("site_url") or ""
             if url.startswith("file://"):
-                return Path(url.removeprefix("file://"))
+                index = Path(url.removeprefix("file://"))
+                if self.after_docs is not None:
+                    self.after_docs(index.parent)
+                return index
         return None

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from citylake.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -101,3 +107,49 @@ def built_city(landed_city: object) -> object:
     ):
         step(landed_city)  # type: ignore[arg-type]
     return landed_city
+
+
+# -- one whole city through real Airflow, shared by the pipeline and dashboard tests ----
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pipeline_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    from citylake.democity.api_server import serve
+    from citylake.settings import load_settings
+
+    home: Path = tmp_path_factory.mktemp("citylake-home")
+    with pytest.MonkeyPatch.context() as patch:
+        # The DAG run is a subprocess: it inherits this environment.
+        patch.setenv("CITYLAKE_HOME", str(home))
+        # Airflow imported in this process (DagBag) must not write ~/airflow.
+        patch.setenv("AIRFLOW_HOME", str(home / "airflow"))
+        patch.setenv("CITYLAKE_SOURCE_API_URL", f"http://127.0.0.1:{free_port()}")
+        # The warehouse DAG's roles step starts Superset: never on a developer's port.
+        patch.setenv("CITYLAKE_SUPERSET_PORT", str(free_port()))
+        settings = load_settings()
+        # The departments' REST APIs answer the DAG's ingest tasks for the whole session.
+        with serve(settings):
+            yield settings
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(pipeline_settings: Settings) -> dict:
+    from citylake.democity import generate_city
+    from citylake.orchestration.airflow_env import run_dags
+
+    settings = pipeline_settings
+    start = date(2026, 9, 1)
+    generate_city(
+        settings.sources_root, settings.truth_root, seed=7, days=28, start=start, scale=1.0
+    )
+    logical = start + timedelta(days=28)
+    clock = time.perf_counter()
+    runs = run_dags(None, [logical], settings)
+    print(f"department DAGs + warehouse, first run: {time.perf_counter() - clock:.0f}s")
+    return {"settings": settings, "logical_date": logical, "runs": runs}

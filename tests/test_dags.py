@@ -152,6 +152,7 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
             "publish",
             "publish_alerts",
             "superset_import",
+            "superset_roles",
         }
     )
     assert dag.get_task("dbt_build").upstream_task_ids == {"refresh_quality_summary"}
@@ -164,6 +165,7 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
     assert dag.get_task("publish").upstream_task_ids == {"check_spark_output_marts"}
     assert dag.get_task("publish_alerts").upstream_task_ids == {"check_spark_output_marts"}
     assert dag.get_task("superset_import").upstream_task_ids == {"publish"}
+    assert dag.get_task("superset_roles").upstream_task_ids == {"superset_import"}
     order = [s.task_id for s in WAREHOUSE_STEPS]
     for step in WAREHOUSE_STEPS:  # the linear order never runs a step before its inputs
         assert all(order.index(up) < order.index(step.task_id) for up in step.after)

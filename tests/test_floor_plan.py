@@ -24,6 +24,7 @@ CORE = {
     "citylake.lake",
     "citylake.staffing",
     "citylake.queue_sim",
+    "citylake.lake_history",
 }
 
 # Which rooms each room may import (besides itself and the core modules). The CLI, the

@@ -34,7 +34,15 @@ from citylake.staffing import dedicated_plan, pooled_plan, required_counters
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["StaffingTargets", "load_targets", "main", "plan_center_day", "staffing_plan"]
+__all__ = [
+    "StaffingTargets",
+    "load_targets",
+    "main",
+    "plan_center_day",
+    "staffing_plan",
+    "what_if",
+    "what_if_center_day",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,14 @@ PLAN_SCHEMA = (
 )
 PLAN_COLUMNS = [part.split()[0] for part in PLAN_SCHEMA.split(", ")]
 SIMULATED_HOURS = 40.0
+# What-if: the counters other service-level targets would need (Erlang C on each plan's
+# own terms; the SimPy check stays with the chosen target, where it sets the plan).
+WHAT_IF_LEVELS = (0.6, 0.7, 0.8, 0.9, 0.95)
+WHAT_IF_SCHEMA = (
+    "center_id string, plan_hour timestamp, target_service_level double, "
+    "expected_arrivals double, dedicated_counters int, pooled_counters int, "
+    "pooled_mean_wait_minutes double, generated_for date"
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,47 @@ def plan_center_day(hours: pd.DataFrame, targets: StaffingTargets) -> pd.DataFra
     return out
 
 
+def what_if_center_day(
+    hours: pd.DataFrame, targets: StaffingTargets, levels: tuple[float, ...] = WHAT_IF_LEVELS
+) -> pd.DataFrame:
+    """Dedicated and general counters per forecast hour at each service-level target."""
+    rows: list[dict[str, Any]] = []
+    frame = hours.copy()
+    frame["mean_handle_minutes"] = frame["mean_handle_minutes"].fillna(
+        frame["mean_handle_minutes"].mean() if frame["mean_handle_minutes"].notna().any() else 0.0
+    )
+    for hour, group in frame.groupby("forecast_hour", sort=True):
+        demand = {
+            str(r.service_category): (
+                max(0.0, float(r.expected_arrivals)),
+                float(r.mean_handle_minutes),
+            )
+            for r in group.itertuples()
+        }
+        for level in levels:
+            t = {**asdict(targets), "target_service_level": level}
+            pooled = pooled_plan(demand, **t)
+            rows.append(
+                {
+                    "center_id": group["center_id"].iloc[0],
+                    "plan_hour": hour,
+                    "target_service_level": level,
+                    "expected_arrivals": sum(lam for lam, _ in demand.values()),
+                    "dedicated_counters": sum(
+                        p.counters for p in dedicated_plan(demand, **t).values()
+                    ),
+                    "pooled_counters": pooled.counters,
+                    "pooled_mean_wait_minutes": pooled.mean_wait_minutes
+                    if math.isfinite(pooled.mean_wait_minutes)
+                    else None,
+                    "generated_for": group["generated_for"].iloc[0],
+                }
+            )
+    columns = [part.split()[0] for part in WHAT_IF_SCHEMA.split(", ")]
+    out = pd.DataFrame(rows, columns=columns)
+    return out.astype({"dedicated_counters": "int32", "pooled_counters": "int32"})
+
+
 def _weighted(plans: dict, field: str, total: float) -> float:
     if total <= 0:
         return 1.0 if field == "service_level" else 0.0
@@ -161,6 +218,20 @@ def _weighted(plans: dict, field: str, total: float) -> float:
         p.arrivals_per_hour * getattr(p, field) for p in plans.values() if p.arrivals_per_hour > 0
     )
     return value / total if math.isfinite(value) else math.inf
+
+
+def _hourly(forecast: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return forecast.where(F.col("grain") == "hour").select(
+        "center_id",
+        "service_category",
+        F.col("forecast_hour").cast("timestamp").alias("forecast_hour"),
+        "day_kind",
+        F.col("expected_arrivals").cast("double").alias("expected_arrivals"),
+        F.col("mean_handle_minutes").cast("double").alias("mean_handle_minutes"),
+        "generated_for",
+    )
 
 
 def staffing_plan(
@@ -173,15 +244,7 @@ def staffing_plan(
 
     default = default or StaffingTargets()
     centers = centers or {}
-    hourly = forecast.where(F.col("grain") == "hour").select(
-        "center_id",
-        "service_category",
-        F.col("forecast_hour").cast("timestamp").alias("forecast_hour"),
-        "day_kind",
-        F.col("expected_arrivals").cast("double").alias("expected_arrivals"),
-        F.col("mean_handle_minutes").cast("double").alias("mean_handle_minutes"),
-        "generated_for",
-    )
+    hourly = _hourly(forecast)
 
     # A plain function (not functools.partial) so pyspark can read its pandas type hints.
     def plan_group(group: pd.DataFrame) -> pd.DataFrame:
@@ -189,6 +252,26 @@ def staffing_plan(
 
     return hourly.groupBy("center_id", F.to_date("forecast_hour")).applyInPandas(
         plan_group, schema=PLAN_SCHEMA
+    )
+
+
+def what_if(
+    forecast: DataFrame,
+    default: StaffingTargets | None = None,
+    centers: dict[str, StaffingTargets] | None = None,
+) -> DataFrame:
+    """The what-if table per centre, hour and service-level target."""
+    from pyspark.sql import functions as F
+
+    default = default or StaffingTargets()
+    centers = centers or {}
+    hourly = _hourly(forecast)
+
+    def plan_group(group: pd.DataFrame) -> pd.DataFrame:
+        return what_if_center_day(group, centers.get(str(group["center_id"].iloc[0]), default))
+
+    return hourly.groupBy("center_id", F.to_date("forecast_hour")).applyInPandas(
+        plan_group, schema=WHAT_IF_SCHEMA
     )
 
 
@@ -214,13 +297,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--targets", type=Path, default=None, help="YAML: default: and centers: targets"
     )
+    parser.add_argument(
+        "--what-if-output", type=Path, default=settings.gold_dir / "staffing_what_if"
+    )
     args = parser.parse_args(argv)
     default, centers = load_targets(args.targets)
 
     spark = get_spark("citylake-staffing-plan")
-    plan = staffing_plan(spark.read.parquet(str(args.input)), default, centers)
+    forecast = spark.read.parquet(str(args.input))
+    plan = staffing_plan(forecast, default, centers)
     rows = write_parquet_atomically(plan, args.output)
     log.info("staffing plan: %d centre-hours -> %s", rows, args.output)
+    levels = write_parquet_atomically(what_if(forecast, default, centers), args.what_if_output)
+    log.info("staffing what-if: %d centre-hour-targets -> %s", levels, args.what_if_output)
     if args.replay_input.exists():
         replay = staffing_plan(spark.read.parquet(str(args.replay_input)), default, centers)
         replayed = write_parquet_atomically(replay, args.replay_output)

@@ -40,7 +40,7 @@ NOTES_MARK = "<!-- notes -->"
 
 
 def bench_scale(
-    scale: float, days: int, warehouse_steps: bool = True
+    scale: float, days: int, warehouse_steps: bool = True, dashboards: bool = False
 ) -> tuple[list[Row], list[forecasts.ForecastBench]]:
     with tempfile.TemporaryDirectory(prefix=f"citylake-bench-{scale}-") as tmp:
         os.environ["CITYLAKE_HOME"] = tmp
@@ -86,7 +86,23 @@ def bench_scale(
         forecast_rows: list[forecasts.ForecastBench] = []
         if warehouse_steps:
             rows += _warehouse_steps(scale, settings, warehouse, forecast_rows)
+            if dashboards:
+                _dashboard_lines.extend(_dashboards(settings))
         return rows, forecast_rows
+
+
+_dashboard_lines: list[str] = []
+
+
+def _dashboards(settings: Any) -> list[str]:
+    """Import the dashboards into this home's Superset and time them in Chromium."""
+    from citylake.bench import dashboards as bench_dashboards
+    from citylake.orchestration import pipeline
+
+    pipeline.dbt_build_spark_outputs(settings)  # the staffing and warnings marts
+    pipeline.publish(settings)
+    pipeline.superset_import(settings)
+    return bench_dashboards.markdown(bench_dashboards.measure(settings))
 
 
 def _warehouse_steps(
@@ -225,14 +241,26 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="MQTT reading to CAP alert latency (needs the broker)",
     )
+    parser.add_argument(
+        "--dashboards",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the Superset dashboards in Chromium (smallest scale)",
+    )
     parser.add_argument("--output", default=str(load_settings().project_dir / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
     latency_lines: list[str] = []
     rows: list[Row] = []
     forecast_rows: list[forecasts.ForecastBench] = []
-    for scale in (float(s) for s in args.scales.split(",") if s):
+    scales = [float(s) for s in args.scales.split(",") if s]
+    for scale in scales:
         print(f"benchmarking scale {scale:g} ({args.days} days)...", flush=True)
-        landed, forecast = bench_scale(scale, args.days, warehouse_steps=not args.no_warehouse)
+        landed, forecast = bench_scale(
+            scale,
+            args.days,
+            warehouse_steps=not args.no_warehouse,
+            dashboards=args.dashboards and scale == min(scales),
+        )
         rows += landed
         forecast_rows += forecast
     if args.forecast_series:
@@ -259,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     flags += " --no-warehouse" if args.no_warehouse else ""
     flags += "" if args.warnings_latency else " --no-warnings-latency"
+    flags += "" if args.dashboards else " --no-dashboards"
     command = f"python -m citylake.bench {flags}"
     if argv is None and sys.argv[1:] == []:
         command = f"make bench  # {command}"
@@ -267,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
         text += "\n".join(forecasts.markdown(forecast_rows)) + "\n"
     if latency_lines:
         text += "\n".join(latency_lines) + "\n"
+    if _dashboard_lines:
+        text += "\n".join(_dashboard_lines) + "\n"
     write(Path(args.output), text)
     print(text)
 

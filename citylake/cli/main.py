@@ -9,6 +9,8 @@ from citylake.cli import (
     alerts,
     catalog,
     dags,
+    dashboards,
+    docs_serve,
     evaluate,
     generate,
     pipeline,
@@ -36,6 +38,8 @@ for _group in (
     evaluate,
     alerts,
     warnings,
+    dashboards,
+    docs_serve,
     services,
 ):
     _group.register(app)

@@ -134,5 +134,5 @@ def lint_sql_command(
 
 def register(app: typer.Typer) -> None:
     app.command("query")(query_command)
-    app.command("docs")(docs_command)
+    # `citylake docs` (this command) and `citylake docs serve`: citylake.cli.docs_serve.
     app.command("lint-sql")(lint_sql_command)

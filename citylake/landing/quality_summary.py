@@ -205,7 +205,21 @@ def refresh(settings: Settings | None = None, as_of: datetime | None = None) -> 
     )
     lake.replace_dir(staged, final)
     log.info("quality summary: %d sources written to %s", len(summary), final)
+    _snapshot_ledger(settings)
     return summary
+
+
+def _snapshot_ledger(settings: Settings) -> None:
+    """The ledger as plain Parquet (``gold/landing_batches``): one row per batch for the
+    pipeline-health dashboard's failure rates over time and reconciliation check."""
+    import pyarrow.parquet as pq
+
+    final = settings.gold_dir / "landing_batches"
+    staged = final.with_name(f".{final.name}.{os.getpid()}.staging")
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    pq.write_table(ledger.read(settings), staged / "data.parquet")
+    lake.replace_dir(staged, final)
 
 
 def read(settings: Settings | None = None) -> pd.DataFrame:

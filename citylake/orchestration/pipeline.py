@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citylake.settings import Settings, load_settings
@@ -30,7 +32,21 @@ def ingest(
     from quality.validate import Validator
 
     settings = settings or load_settings()
-    return ingest_source(source_id, settings, run_id, validator=Validator(settings.quality_home))
+    # Data Docs load their CSS/JS from docs_assets/, never a CDN (localized after each build).
+    validator = Validator(settings.quality_home, after_docs=localize_docs)
+    return ingest_source(source_id, settings, run_id, validator=validator)
+
+
+def localize_docs(site: Path) -> object:
+    """Point a freshly built Data Docs site at the vendored assets. Missing assets make the
+    docs unstyled offline, which is worth a warning, never a failed ingestion."""
+    from citylake.serving.docs_site import DocsAssetError, localize_site
+
+    try:
+        return localize_site(site)
+    except DocsAssetError as error:
+        log.warning("Data Docs at %s left with CDN links: %s", site, error)
+        return None
 
 
 # -- the warehouse run, step by step ---------------------------------------------------
@@ -62,7 +78,7 @@ def check_marts(settings: Settings) -> dict[str, Any]:
     from quality.marts import check_marts as gx_check_marts
 
     models = warehouse.last_results(settings).models
-    outcome = gx_check_marts(settings, models=models)
+    outcome = gx_check_marts(settings, models=models, after_docs=localize_docs)
     return {"marts": len(outcome.results), "success": outcome.success}
 
 
@@ -150,11 +166,76 @@ def superset_import(settings: Settings) -> str:
     return "imported"
 
 
+def _record_step(
+    settings: Settings, task_id: str, started: datetime, status: str, summary: str
+) -> None:
+    """One warehouse step's run into ``gold/pipeline_step_runs`` (pipeline health)."""
+    import pyarrow as pa
+
+    from citylake import lake_history
+
+    schema = pa.schema(
+        [
+            ("task_id", pa.string()),
+            ("started_at", pa.timestamp("us")),
+            ("finished_at", pa.timestamp("us")),
+            ("status", pa.string()),
+            ("summary", pa.string()),
+        ]
+    )
+    row = {
+        "task_id": task_id,
+        "started_at": started,
+        "finished_at": _wall_clock(),
+        "status": status,
+        "summary": summary[:2000],
+    }
+    try:
+        lake_history.append(settings.gold_dir / "pipeline_step_runs", [row], schema, keep=1000)
+    except OSError as error:  # the history is a report: never fail the step over it
+        log.warning("could not record the run of %s: %s", task_id, error)
+
+
+def _wall_clock() -> datetime:
+    """Now, as the lake's wall-clock time (Asia/Shanghai, naive)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+
+
+def superset_roles(settings: Settings) -> dict[str, Any]:
+    """A Superset role per department, district office, planners, emergency managers and
+    data engineers, with row-level security, from the marts' access policy."""
+    from citylake.serving.superset_roles import apply_roles
+
+    report = apply_roles(settings)
+    for warning in report.warnings:
+        log.warning("superset roles: %s", warning)
+    return {
+        "roles": len(report.roles),
+        "changed": report.changed,
+        "warnings": len(report.warnings),
+    }
+
+
 @dataclass(frozen=True)
 class Step:
     task_id: str
     run: Callable[[Settings], Any]
     after: tuple[str, ...] = ()
+
+    def __call__(self, settings: Settings) -> Any:
+        """Run the step and record the run (status, time, its summary) for the dashboards."""
+        started = _wall_clock()
+        try:
+            result = self.run(settings)
+        except BaseException as error:
+            _record_step(
+                settings, self.task_id, started, "failed", f"{type(error).__name__}: {error}"
+            )
+            raise
+        _record_step(settings, self.task_id, started, "success", str(result))
+        return result
 
     @property
     def doc(self) -> str:
@@ -179,6 +260,7 @@ WAREHOUSE_STEPS: tuple[Step, ...] = (
     Step("publish", publish, ("check_spark_output_marts",)),
     Step("publish_alerts", publish_alerts, ("check_spark_output_marts",)),
     Step("superset_import", superset_import, ("publish",)),
+    Step("superset_roles", superset_roles, ("superset_import",)),
 )
 
 
@@ -195,7 +277,7 @@ def run_warehouse(
     results: dict[str, Any] = {}
     for step in WAREHOUSE_STEPS:
         clock = time.perf_counter()
-        results[step.task_id] = step.run(settings)
+        results[step.task_id] = step(settings)
         seconds = time.perf_counter() - clock
         log.info("%s done in %.1fs: %s", step.task_id, seconds, results[step.task_id])
         if progress:

@@ -28,6 +28,7 @@ AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
 SOURCE_API = "source-api"
 STREAM = "stream"  # the MQTT subscribers (citylake stream), when a broker is configured
 WARNINGS_STREAM = "warnings-stream"  # citylake warnings stream (Spark Structured Streaming)
+DOCS = "docs"  # citylake docs serve: GX Data Docs and dbt docs, CSS/JS vendored (offline)
 # Seconds a component has after SIGTERM before its group is killed.
 GRACE = {WARNINGS_STREAM: 90.0}
 
@@ -114,8 +115,20 @@ def start_warnings_stream(settings: Settings) -> None:
     _spawn(settings, WARNINGS_STREAM, [citylake, "warnings", "stream"], airflow_env(settings))
 
 
+def start_docs(settings: Settings) -> None:
+    """The documentation server (GX Data Docs at /quality/, dbt docs at /dbt/)."""
+    citylake = str(Path(sys.executable).parent / "citylake")
+    args = [citylake, "docs", "serve", "--port", str(settings.docs_port)]
+    _spawn(settings, DOCS, args, airflow_env(settings))
+    _wait_http(
+        f"http://127.0.0.1:{settings.docs_port}/",
+        30,
+        settings.airflow_home / "logs" / f"{DOCS}.log",
+    )
+
+
 def stop_airflow(settings: Settings) -> None:
-    for component in (*AIRFLOW_COMPONENTS, SOURCE_API, STREAM, WARNINGS_STREAM):
+    for component in (*AIRFLOW_COMPONENTS, SOURCE_API, STREAM, WARNINGS_STREAM, DOCS):
         pid_file = _pid_file(settings, component)
         if not pid_file.exists():
             continue
@@ -150,6 +163,7 @@ def up() -> None:
         start_stream(settings)
     # Sensor batches landed by the DAG tasks (no broker) write feed files too.
     start_warnings_stream(settings)
+    start_docs(settings)
     console.print("Starting Superset...")
     superset.ensure_initialized()
     if settings.serving_db.exists():
@@ -164,6 +178,8 @@ def up() -> None:
         f"login {settings.admin_user} / {settings.admin_password}\n"
         f"[green]Superset[/green] http://127.0.0.1:{settings.superset_port}  "
         f"login {settings.admin_user} / {settings.admin_password}\n"
+        f"[green]Docs[/green]     http://127.0.0.1:{settings.docs_port}/quality/  (GX Data Docs)  "
+        f"http://127.0.0.1:{settings.docs_port}/dbt/  (dbt docs)\n"
         "Stop with `make down`."
     )
 

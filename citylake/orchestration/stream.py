@@ -19,6 +19,7 @@ from citylake.catalog import Source
 from citylake.connectors.stream_messages import Message, keep_held, now_utc, to_raw_batch
 from citylake.connectors.streaming import StreamConfig, Subscriber, sensor_sources
 from citylake.landing import LandingRun, SourceReport, ledger
+from citylake.orchestration.pipeline import localize_docs
 from citylake.settings import Settings, load_settings
 from quality.validate import Validator
 
@@ -107,7 +108,7 @@ class Streamer:
     def run(self, max_seconds: float | None = None) -> dict[str, SourceReport]:
         """Subscribe and land until stopped (signal, :meth:`request_stop` or ``max_seconds``)."""
         # GX takes ~10 s to import and set up: before connecting, so nothing waits on it.
-        self._validator = Validator(self.settings.quality_home)
+        self._validator = Validator(self.settings.quality_home, after_docs=localize_docs)
         self._runs = {
             s.id: stream_landing(s, self.settings, self._validator, self.run_id)
             for s in self.sources

@@ -9,10 +9,15 @@ runs in the platform venv and in tests without a server.
 Conveniences over Superset's native export format (native keys still work):
 - ``${name}`` in any string is filled from settings (``serving_db``), so the database
   URI is never a hard-coded path in the repository;
-- dataset ``columns`` are generated from :data:`MART_TABLES` (the one place that lists
-  the marts' columns); ``column_overrides`` adds labels;
-- chart ``query_context`` is written as YAML and gets ``form_data`` from ``params``;
-- dashboard ``layout`` (rows of charts) is expanded into Superset's ``position`` tree.
+- every served mart is a dataset: its columns, types and descriptions come from dbt's
+  manifest (the marts' contracts, ``mart_columns``); a ``datasets/<mart>.yaml`` adds
+  labels (``column_overrides``), metrics and a fixed uuid, and a mart without one gets a
+  dataset with a uuid derived from its name;
+- a chart names its dataset by mart (``dataset: fct_staffing_plan``) or uuid, and a
+  compact ``spec`` becomes both ``params`` and ``query_context`` (``chart_specs``);
+- dashboard ``layout`` (rows of charts and markdown) and ``filters`` (native filters)
+  are expanded into Superset's ``position`` tree and filter configuration
+  (``dashboard_layout``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import copy
 import io
 import json
 import re
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,31 +35,13 @@ from typing import Any
 
 import yaml
 
+from citylake.serving.chart_specs import ChartSpecError, compile_spec, referenced_columns
+from citylake.serving.dashboard_layout import LayoutError, expand_filters, expand_layout
+from citylake.serving.mart_columns import SERVING_SCHEMA, Mart, served_marts
 from citylake.settings import Settings, load_settings
 
-# The serving DB's marts as dbt publishes them: table -> column -> DuckDB type.
-# Change columns here; dataset YAML, the bundle and the test fixture follow.
-SERVING_SCHEMA = "marts"
-MART_TABLES: dict[str, dict[str, str]] = {
-    "fct_center_hourly_arrivals": {
-        "center_id": "VARCHAR",
-        "center_name": "VARCHAR",
-        "service_category": "VARCHAR",
-        "arrival_hour": "TIMESTAMP",
-        "arrivals": "BIGINT",
-        "mean_wait_minutes": "DOUBLE",
-        "mean_handle_minutes": "DOUBLE",
-    },
-    "fct_counter_demand_forecast": {
-        "center_id": "VARCHAR",
-        "service_category": "VARCHAR",
-        "forecast_hour": "TIMESTAMP",
-        "expected_arrivals": "DOUBLE",
-        "mean_handle_minutes": "DOUBLE",
-        "counters_needed": "INTEGER",
-        "method": "VARCHAR",
-    },
-}
+# Datasets made for marts without a YAML of their own get uuid5(this, "marts.<mart>").
+_DATASET_NAMESPACE = uuid.UUID("5b0f7c7e-2d1e-4c55-9a59-6d6f1c6c1a11")
 
 BUNDLE_ROOT = "citylake_dashboards"
 ASSET_VERSION = "1.0.0"
@@ -76,6 +64,8 @@ class Assets:
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    marts: dict[str, Mart] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # column name -> label, every dataset
 
     def uuids(self, kind: str) -> dict[str, str]:
         """uuid -> file stem for one kind."""
@@ -84,7 +74,12 @@ class Assets:
 
 def template_variables(settings: Settings) -> dict[str, str]:
     """What ``${name}`` may refer to in the YAML."""
-    return {"serving_db": str(settings.serving_db.resolve())}
+    docs_port = getattr(settings, "docs_port", 8090)
+    return {
+        "serving_db": str(settings.serving_db.resolve()),
+        "docs_url": f"http://127.0.0.1:{docs_port}",
+        "airflow_url": f"http://127.0.0.1:{settings.airflow_port}",
+    }
 
 
 def load_assets(dashboards_dir: Path) -> Assets:
@@ -103,6 +98,12 @@ def load_assets(dashboards_dir: Path) -> Assets:
             getattr(assets, kind)[path.stem] = config
     if not assets.dashboards:
         raise DashboardAssetError(f"{dashboards_dir}: no dashboards/*.yaml found")
+    labels = dashboards_dir / "labels.yaml"
+    if labels.exists():
+        loaded = yaml.safe_load(labels.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise DashboardAssetError(f"{labels}: expected column: label pairs")
+        assets.labels = {str(k): str(v) for k, v in loaded.items()}
     return assets
 
 
@@ -126,21 +127,26 @@ def _fill(value: Any, variables: dict[str, str], where: str) -> Any:
     return value
 
 
-def _dataset_columns(stem: str, config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Superset column entries from MART_TABLES, merged with ``column_overrides``."""
+def _dataset_columns(
+    stem: str, config: dict[str, Any], marts: dict[str, Mart], labels: dict[str, str]
+) -> list[dict]:
+    """Superset column entries from the mart's contract, labelled from ``labels.yaml``,
+    merged with the dataset's own ``column_overrides``."""
     table = config["table_name"]
-    if table not in MART_TABLES:
+    mart = marts.get(table)
+    if mart is None:
         raise DashboardAssetError(
-            f"datasets/{stem}.yaml: table {table!r} is not in citylake.serving.dashboards.MART_TABLES"
+            f"datasets/{stem}.yaml: table {table!r} is not a served mart in dbt's manifest "
+            f"(known: {', '.join(sorted(marts))})"
         )
     overrides = config.get("column_overrides") or {}
-    unknown = set(overrides) - set(MART_TABLES[table])
+    unknown = set(overrides) - set(mart.columns)
     if unknown:
         raise DashboardAssetError(
             f"datasets/{stem}.yaml: column_overrides for unknown columns {sorted(unknown)}"
         )
     columns = []
-    for name, sql_type in MART_TABLES[table].items():
+    for name, sql_type in mart.columns.items():
         column = {
             "column_name": name,
             "type": sql_type,
@@ -150,12 +156,30 @@ def _dataset_columns(stem: str, config: dict[str, Any]) -> list[dict[str, Any]]:
             "filterable": True,
             "expression": None,
             "verbose_name": None,
-            "description": None,
+            "description": mart.column_descriptions.get(name),
             "python_date_format": None,
         }
+        if name in labels:
+            column["verbose_name"] = labels[name]
         column.update(overrides.get(name) or {})
         columns.append(column)
     return columns
+
+
+def _auto_dataset(mart: Mart, database_uuid: str) -> dict[str, Any]:
+    """A dataset for a mart nobody wrote a YAML for: every column, a row count metric."""
+    temporal = [c for c, t in mart.columns.items() if t.upper().startswith(_TEMPORAL_TYPES)]
+    dataset: dict[str, Any] = {
+        "table_name": mart.name,
+        "schema": SERVING_SCHEMA,
+        "uuid": str(uuid.uuid5(_DATASET_NAMESPACE, f"{SERVING_SCHEMA}.{mart.name}")),
+        "database_uuid": database_uuid,
+        "description": mart.description or None,
+        "metrics": [{"metric_name": "count", "verbose_name": "Rows", "expression": "COUNT(*)"}],
+    }
+    if temporal:
+        dataset["main_dttm_col"] = temporal[0]
+    return dataset
 
 
 def _chart_columns(params: dict[str, Any]) -> set[str]:
@@ -169,19 +193,43 @@ def _chart_columns(params: dict[str, Any]) -> set[str]:
     return names
 
 
-def _build_chart(stem: str, config: dict[str, Any], assets: Assets) -> dict[str, Any]:
+def _dataset_of(stem: str, config: dict[str, Any], assets: Assets) -> dict[str, Any]:
     where = f"charts/{stem}.yaml"
+    if config.get("dataset"):
+        by_table = {d["table_name"]: d for d in assets.datasets.values()}
+        dataset = by_table.get(str(config["dataset"]))
+        if dataset is None:
+            raise DashboardAssetError(
+                f"{where}: dataset {config['dataset']!r} is not a served mart"
+            )
+        return dataset
     dataset_stem = assets.uuids("datasets").get(str(config.get("dataset_uuid")))
     if dataset_stem is None:
         raise DashboardAssetError(f"{where}: dataset_uuid matches no datasets/*.yaml")
-    dataset = assets.datasets[dataset_stem]
+    return assets.datasets[dataset_stem]
+
+
+def _build_chart(stem: str, config: dict[str, Any], assets: Assets) -> dict[str, Any]:
+    where = f"charts/{stem}.yaml"
+    dataset = _dataset_of(stem, config, assets)
+    chart = {k: v for k, v in config.items() if k not in ("spec", "dataset")}
+    chart["dataset_uuid"] = str(dataset["uuid"])
+    if "spec" in config:
+        try:
+            params, query_context = compile_spec(chart["viz_type"], config["spec"] or {}, where)
+        except ChartSpecError as error:
+            raise DashboardAssetError(str(error)) from error
+        chart["params"] = {**params, **(config.get("params") or {})}
+        chart["query_context"] = query_context
+        used = referenced_columns(chart["viz_type"], config["spec"] or {})
+    else:
+        used = _chart_columns(config.get("params") or {})
     known = {c["column_name"] for c in dataset["columns"]}
-    missing = _chart_columns(config.get("params") or {}) - known
+    missing = used - known
     if missing:
         raise DashboardAssetError(
             f"{where}: columns {sorted(missing)} not in dataset {dataset['table_name']}"
         )
-    chart = dict(config)
     chart.setdefault("version", ASSET_VERSION)
     params = dict(chart.get("params") or {})
     params["viz_type"] = chart["viz_type"]
@@ -206,87 +254,51 @@ def _build_chart(stem: str, config: dict[str, Any], assets: Assets) -> dict[str,
     return chart
 
 
-def _expand_layout(stem: str, config: dict[str, Any], assets: Assets) -> dict[str, Any]:
-    """Turn ``layout`` (rows of {chart, width, height}) into Superset's position tree."""
-    where = f"dashboards/{stem}.yaml"
-    position: dict[str, Any] = {
-        "DASHBOARD_VERSION_KEY": "v2",
-        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
-        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
-        "HEADER_ID": {
-            "type": "HEADER",
-            "id": "HEADER_ID",
-            "meta": {"text": config["dashboard_title"]},
-        },
-    }
-    chart_ids = {chart_stem: n for n, chart_stem in enumerate(sorted(assets.charts), start=1)}
-    for row_no, row in enumerate(config["layout"], start=1):
-        row_id = f"ROW-{row_no}"
-        if not isinstance(row, list) or sum(int(c.get("width", 4)) for c in row) > _GRID_COLUMNS:
-            raise DashboardAssetError(
-                f"{where}: layout row {row_no} must be a list of charts with widths "
-                f"adding up to at most {_GRID_COLUMNS}"
-            )
-        position["GRID_ID"]["children"].append(row_id)
-        position[row_id] = {
-            "type": "ROW",
-            "id": row_id,
-            "children": [],
-            "parents": ["ROOT_ID", "GRID_ID"],
-            "meta": {"background": "BACKGROUND_TRANSPARENT"},
-        }
-        for cell in row:
-            chart_stem = cell.get("chart")
-            if chart_stem not in assets.charts:
-                raise DashboardAssetError(f"{where}: chart {chart_stem!r} is not in charts/")
-            chart = assets.charts[chart_stem]
-            chart_id = f"CHART-{chart_stem}"
-            position[row_id]["children"].append(chart_id)
-            position[chart_id] = {
-                "type": "CHART",
-                "id": chart_id,
-                "children": [],
-                "parents": ["ROOT_ID", "GRID_ID", row_id],
-                "meta": {
-                    "uuid": str(chart["uuid"]),
-                    # Any id works: the import maps uuid -> the chart's real id.
-                    "chartId": chart_ids[chart_stem],
-                    "sliceName": chart["slice_name"],
-                    "width": int(cell.get("width", 4)),
-                    "height": int(cell.get("height", 50)),
-                },
-            }
-    return position
-
-
 def _build_dashboard(stem: str, config: dict[str, Any], assets: Assets) -> dict[str, Any]:
-    dashboard = {k: v for k, v in config.items() if k != "layout"}
+    where = f"dashboards/{stem}.yaml"
+    dashboard = {k: v for k, v in config.items() if k not in ("layout", "filters")}
     dashboard.setdefault("version", ASSET_VERSION)
-    if "position" not in dashboard:
-        if "layout" not in config:
-            raise DashboardAssetError(f"dashboards/{stem}.yaml: needs `layout` or `position`")
-        dashboard["position"] = _expand_layout(stem, config, assets)
+    chart_ids = {chart_stem: n for n, chart_stem in enumerate(sorted(assets.charts), start=1)}
+    try:
+        if "position" not in dashboard:
+            if "layout" not in config:
+                raise DashboardAssetError(f"{where}: needs `layout` or `position`")
+            dashboard["position"] = expand_layout(where, config, assets.charts, chart_ids)
+        filters = expand_filters(
+            where, config.get("filters") or [], config.get("layout") or [], assets, chart_ids
+        )
+    except LayoutError as error:
+        raise DashboardAssetError(str(error)) from error
     dashboard["metadata"] = {
         "color_scheme": "supersetColors",
         "refresh_frequency": 0,
-        "native_filter_configuration": [],
+        "native_filter_configuration": filters,
         "expanded_slices": {},
         "timed_refresh_immune_slices": [],
         "label_colors": {},
         "shared_label_colors": [],
         "color_scheme_domain": [],
+        "cross_filters_enabled": False,
         **(config.get("metadata") or {}),
     }
     return dashboard
 
 
+def load_marts(settings: Settings) -> dict[str, Mart]:
+    """The served marts from the DuckDB build's dbt manifest."""
+    return served_marts(settings.dbt_target_dir / "manifest.json")
+
+
 def bundle_files(
-    settings: Settings | None = None, dashboards_dir: Path | None = None
+    settings: Settings | None = None,
+    dashboards_dir: Path | None = None,
+    marts: dict[str, Mart] | None = None,
 ) -> dict[str, str]:
     """The bundle's files (path inside the top folder -> YAML text), templated."""
     settings = settings or load_settings()
     dashboards_dir = dashboards_dir or settings.dashboards_dir
     assets = load_assets(dashboards_dir)
+    assets.marts = marts if marts is not None else load_marts(settings)
     variables = template_variables(settings)
     for kind in _KINDS:
         configs = getattr(assets, kind)
@@ -298,6 +310,15 @@ def bundle_files(
     for stem, config in assets.databases.items():
         database = {**config, "version": config.get("version", ASSET_VERSION)}
         files[f"databases/{stem}.yaml"] = _dump(database)
+    if len(assets.databases) != 1:
+        raise DashboardAssetError(
+            f"{dashboards_dir}/databases: expected exactly one database (the serving file)"
+        )
+    serving_uuid = str(next(iter(assets.databases.values()))["uuid"])
+    written = {d["table_name"] for d in assets.datasets.values()}
+    for mart in assets.marts.values():
+        if mart.name not in written:
+            assets.datasets[mart.name] = _auto_dataset(mart, serving_uuid)
     for stem, config in assets.datasets.items():
         db_stem = databases.get(str(config.get("database_uuid")))
         if db_stem is None:
@@ -305,7 +326,7 @@ def bundle_files(
                 f"datasets/{stem}.yaml: database_uuid matches no databases/*.yaml"
             )
         if "columns" not in config:
-            config["columns"] = _dataset_columns(stem, config)
+            config["columns"] = _dataset_columns(stem, config, assets.marts, assets.labels)
         dataset = {k: v for k, v in config.items() if k != "column_overrides"}
         dataset.setdefault("version", ASSET_VERSION)
         files[f"datasets/{db_stem}/{stem}.yaml"] = _dump(dataset)
@@ -328,11 +349,12 @@ def build_bundle(
     *,
     dashboards_dir: Path | None = None,
     output: Path | None = None,
+    marts: dict[str, Mart] | None = None,
 ) -> Path:
     """Write the import ZIP (default ``<superset_home>/bundles/citylake_dashboards.zip``)."""
     settings = settings or load_settings()
     output = output or settings.superset_home / "bundles" / f"{BUNDLE_ROOT}.zip"
-    files = bundle_files(settings, dashboards_dir)
+    files = bundle_files(settings, dashboards_dir, marts)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, text in sorted(files.items()):
@@ -345,8 +367,8 @@ def build_bundle(
     return output
 
 
-def serving_db_mismatches(path: Path) -> list[str]:
-    """How a serving DuckDB file differs from MART_TABLES (empty list: it matches)."""
+def serving_db_mismatches(path: Path, marts: dict[str, Mart]) -> list[str]:
+    """How a serving DuckDB file differs from the marts dbt declares (empty: it matches)."""
     import duckdb  # the platform venv has it; imported late to keep this module light
 
     problems: list[str] = []
@@ -359,11 +381,11 @@ def serving_db_mismatches(path: Path) -> list[str]:
     actual: dict[str, dict[str, str]] = {}
     for table, column, data_type in rows:
         actual.setdefault(table, {})[column] = data_type
-    for table, columns in MART_TABLES.items():
+    for table, mart in marts.items():
         if table not in actual:
             problems.append(f"{SERVING_SCHEMA}.{table} is missing")
             continue
-        for column, sql_type in columns.items():
+        for column, sql_type in mart.columns.items():
             found = actual[table].get(column)
             if found is None:
                 problems.append(f"{SERVING_SCHEMA}.{table}.{column} is missing")

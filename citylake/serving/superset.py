@@ -39,6 +39,7 @@ CONFIG_TEMPLATE = """\
 # Written by citylake.serving.superset.write_config() from citylake settings; edits here are
 # overwritten. Change citylake/settings.py or the CITYLAKE_* environment instead.
 import logging
+import os
 from pathlib import Path
 
 from superset.config import TALISMAN_CONFIG as _UPSTREAM_TALISMAN_CONFIG
@@ -56,7 +57,11 @@ PREVENT_UNSAFE_DB_CONNECTIONS = True
 # The serving file is replaced atomically after each pipeline run: a data cache would
 # show the previous run's numbers, so results are not cached.
 DATA_CACHE_CONFIG = {{"CACHE_TYPE": "NullCache"}}
-FEATURE_FLAGS = {{}}  # the citylake dashboards need none beyond the defaults
+# Row-level security also in SQL Lab: department analysts query their tables there, and
+# their rows must be filtered as in charts (citylake.serving.superset_roles). On unless
+# SUPERSET_FEATURE_RLS_IN_SQLLAB=false (then filtered roles get no SQL Lab at all).
+_RLS_IN_SQLLAB = os.environ.get("SUPERSET_FEATURE_RLS_IN_SQLLAB", "true").lower()
+FEATURE_FLAGS = {{"RLS_IN_SQLLAB": _RLS_IN_SQLLAB in ("1", "true", "yes", "on")}}
 
 # No telemetry: the UI embeds a Scarf pixel; dropping its hosts from the CSP makes
 # browsers refuse to load it. Everything else is Superset's default policy.
@@ -267,6 +272,12 @@ def ensure_initialized(settings: Settings | None = None, *, force: bool = False)
     _run(settings, [superset, "init"], "init (roles and permissions)")
     _path(settings, ".citylake-initialized").write_text(_init_fingerprint(settings))
     return True
+
+
+def run_script(settings: Settings, script: str, args: list[str], what: str) -> str:
+    """Run a Python ``script`` (``python -c``) in Superset's venv with its config; stdout."""
+    ensure_initialized(settings)
+    return _run(settings, [str(venv_bin(settings, "python")), "-c", script, *args], what)
 
 
 def import_dashboards(

@@ -15,9 +15,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from citylake.serving import pseudonym
+import pyarrow as pa
+
+from citylake.serving import docs_site, pseudonym
 from citylake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +70,7 @@ def dbt_executable() -> str:
 
 
 def target_dir(settings: Settings) -> Path:
-    return settings.home / "dbt" / "target"
+    return settings.dbt_target_dir
 
 
 def run_dbt(args: list[str], settings: Settings | None = None) -> BuildResult:
@@ -89,6 +93,7 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> BuildResult:
     for line in proc.stdout.splitlines():
         log.info("dbt | %s", line)
     result = _read_run_results(settings, command, seconds)
+    _keep_results(settings, args)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
         raise DbtError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
@@ -115,13 +120,72 @@ def _read_run_results(settings: Settings, command: list[str], seconds: float) ->
     return result
 
 
+RESULTS_SCHEMA = pa.schema(
+    [
+        ("invocation_id", pa.string()),
+        ("command", pa.string()),
+        ("unique_id", pa.string()),
+        ("resource_type", pa.string()),
+        ("node_name", pa.string()),
+        ("status", pa.string()),
+        ("failures", pa.int64()),
+        ("execution_seconds", pa.float64()),
+        ("completed_at", pa.timestamp("us")),
+        ("message", pa.string()),
+    ]
+)
+
+
+def _keep_results(settings: Settings, args: list[str]) -> None:
+    """Every build's and test's result, kept in ``gold/dbt_results`` (pipeline health)."""
+    from citylake import lake_history
+
+    path = target_dir(settings) / "run_results.json"
+    if not path.exists() or not args or args[0] not in ("build", "test", "run"):
+        return
+    data = json.loads(path.read_text())
+    invocation = str(data.get("metadata", {}).get("invocation_id", ""))
+    finished = data.get("metadata", {}).get("generated_at")
+    rows = []
+    for node in data.get("results", []):
+        unique_id = str(node["unique_id"])
+        timing = [t for t in node.get("timing") or [] if t.get("name") == "execute"]
+        completed = (timing[0].get("completed_at") if timing else None) or finished
+        rows.append(
+            {
+                "invocation_id": invocation,
+                "command": " ".join(args),
+                "unique_id": unique_id,
+                "resource_type": unique_id.split(".")[0],
+                "node_name": unique_id.split(".")[-1],
+                "status": str(node.get("status")),
+                "failures": int(node.get("failures") or 0),
+                "execution_seconds": float(node.get("execution_time") or 0.0),
+                # run_results stamps are UTC; the lake keeps wall-clock Asia/Shanghai.
+                "completed_at": _local(completed),
+                "message": (node.get("message") or None),
+            }
+        )
+    if rows:
+        lake_history.append(settings.gold_dir / "dbt_results", rows, RESULTS_SCHEMA, keep=50)
+
+
+def _local(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+
+
 def last_results(settings: Settings) -> BuildResult:
     """What the last dbt command built and tested (its run_results.json)."""
     return _read_run_results(settings, [], 0.0)
 
 
 def docs_index(settings: Settings) -> Path:
-    return settings.home / "docs" / "dbt" / "index.html"
+    return settings.dbt_docs_index
 
 
 def generate_docs(settings: Settings | None = None) -> Path:
@@ -136,4 +200,9 @@ def generate_docs(settings: Settings | None = None) -> Path:
     staged = page.with_name(page.name + ".staging")
     shutil.copyfile(target_dir(settings) / "static_index.html", staged)
     os.replace(staged, page)
+    # Nothing remote may load when the page is opened offline (fails naming the asset).
+    try:
+        docs_site.localize_site(page.parent, settings=settings)
+    except docs_site.DocsAssetError as error:  # unstyled offline is worth a warning only
+        log.warning("dbt docs at %s left with external links: %s", page, error)
     return page

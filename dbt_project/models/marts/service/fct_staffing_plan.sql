@@ -6,11 +6,30 @@ plan as (
 
     select * from {{ source('spark_jobs', 'staffing_plan') }}
 
+),
+
+centers as (
+
+    select * from {{ ref('dim_service_center') }}
+
+),
+
+named as (
+
+    select
+        plan.*,
+        centers.center_name
+    from plan
+    left join centers on plan.center_id = centers.center_id
+
 )
 
 select
     cast(center_id as {{ dbt.type_string() }}) as center_id,
+    cast(center_name as {{ dbt.type_string() }}) as center_name,
     cast(plan_hour as timestamp) as plan_hour,
+    cast(cast(plan_hour as date) as date) as plan_date,
+    cast(extract(hour from plan_hour) as integer) as hour_of_day,
     cast(day_kind as {{ dbt.type_string() }}) as day_kind,
     cast(expected_arrivals as double) as expected_arrivals,
     cast(categories as integer) as categories,
@@ -31,4 +50,4 @@ select
     cast(target_service_level as double) as target_service_level,
     cast(max_occupancy as double) as max_occupancy,
     cast(generated_for as date) as generated_for
-from plan
+from named

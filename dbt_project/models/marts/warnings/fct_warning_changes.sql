@@ -42,6 +42,10 @@ select
     cast(district_name as {{ dbt.type_string() }}) as district_name,
     cast(action as {{ dbt.type_string() }}) as action,  -- noqa: RF04
     cast(level as {{ dbt.type_string() }}) as level,  -- noqa: RF04
+    cast(
+        case level when 'blue' then 1 when 'yellow' then 2 when 'orange' then 3 when 'red' then 4 end
+        as integer
+    ) as level_rank,
     cast(previous_level as {{ dbt.type_string() }}) as previous_level,
     cast("at" as timestamp) as changed_at,  -- noqa: RF06
     cast(predicted as boolean) as is_predicted,
