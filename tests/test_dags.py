@@ -147,6 +147,7 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
             "spark_counter_demand",
             "spark_warnings",
             "spark_staffing_plan",
+            "triage_complaints",
             "dbt_build_spark_outputs",
             "check_spark_output_marts",
             "publish",
@@ -158,9 +159,11 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
     assert dag.get_task("dbt_build").upstream_task_ids == {"refresh_quality_summary"}
     assert dag.get_task("check_marts").upstream_task_ids == {"dbt_build"}
     assert dag.get_task("spark_staffing_plan").upstream_task_ids == {"spark_counter_demand"}
+    assert dag.get_task("triage_complaints").upstream_task_ids == {"export_marts"}
     assert dag.get_task("dbt_build_spark_outputs").upstream_task_ids == {
         "spark_staffing_plan",
         "spark_warnings",
+        "triage_complaints",
     }
     assert dag.get_task("publish").upstream_task_ids == {"check_spark_output_marts"}
     assert dag.get_task("publish_alerts").upstream_task_ids == {"check_spark_output_marts"}

@@ -1,6 +1,6 @@
 """Every delivered row of a whole generated city is accounted for, batch by batch.
 
-A small city (all 38 sources: SQLite databases, CSV / NDJSON / Excel drops, the
+A small city (all 39 sources: SQLite databases, CSV / NDJSON / Excel drops, the
 departments' REST API served over real HTTP, sensor NDJSON fallbacks) is landed
 through real Great Expectations and real Delta tables. Then, for every batch,
 ``received = landed + quarantined + held``; bronze and quarantine hold exactly the
@@ -55,7 +55,7 @@ def test_whole_city_reconciles_and_reingest_adds_nothing(
         settings=settings,
     )
     catalog = default_catalog()
-    assert len(catalog) == 38
+    assert len(catalog) == 39
     server = serve(settings, port=0)  # the departments' API, as `citylake sources serve` runs it
     try:
         settings = replace(settings, source_api_url=server.url)

@@ -11,6 +11,6 @@ evaluate_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     # Importing the command modules attaches their commands to ``evaluate_app``.
-    from citylake.cli import entities, forecasts, warnings_eval  # noqa: F401
+    from citylake.cli import complaints_eval, entities, forecasts, warnings_eval  # noqa: F401
 
     app.add_typer(evaluate_app, name="evaluate")

@@ -170,6 +170,7 @@ def demo(
     skip_generate: bool = typer.Option(False, help="reuse the city already generated"),
 ) -> None:
     """Generate the demo city, run its DAGs once through Airflow, print the summary."""
+    from citylake.cli.complaints_eval import evaluate_complaints
     from citylake.cli.dags import run_city
     from citylake.cli.entities import evaluate_entities
     from citylake.cli.forecasts import evaluate_forecasts
@@ -200,6 +201,8 @@ def demo(
     evaluate_forecasts(backtest=None, per_series=False, check=False)
     # The pre-warnings against the injected storms, heat wave, flood and smog episode.
     evaluate_warnings(records=None, check=False)
+    # The complaint triage on the held-out weeks, beside its ceiling and a baseline.
+    evaluate_complaints(unseen=True)
     console.print(f"dbt docs (lineage graph): {generate_docs(settings)}")
     console.print(
         f"\nDemo done in {time.perf_counter() - clock:.0f}s. Open the UIs with [bold]make up[/bold]: "

@@ -5,7 +5,8 @@ module in ``SOURCE_MODULES``; each returns its delivered record count, the files
 wrote and its truth tables (:class:`~citylake.democity.context.SourceResult`). Adding
 a source is a new module with ``SOURCE_ID`` and ``run(ctx, sources_root)`` appended
 to that list; list order matters only when a module reacts to another's
-``ctx.disruptions`` (complaints follow rainstorms, so sensors run first).
+``ctx.disruptions`` (complaints follow rainstorms, so sensors run first) or follows
+another's records (the hotline's work orders follow its complaints).
 
 Same arguments give byte-identical files: every module draws from its own named RNG
 stream, rows are written in a sorted order, and nothing records wall-clock time.
@@ -47,6 +48,7 @@ SOURCE_MODULES: tuple[tuple[str, SourceRun], ...] = (
     (sensors_manhole.SOURCE_ID, sensors_manhole.run),
     (sensors_traffic.SOURCE_ID, sensors_traffic.run),
     (complaints.SOURCE_ID, complaints.run),
+    (complaints.ORDERS_SOURCE_ID, complaints.run_work_orders),
 )
 
 

@@ -1,10 +1,13 @@
 """12345 hotline complaints (source ``hotline_complaints``).
 
-Each complaint has a category, a location (district → street → community), an urgency,
-the caller's phone and a short Chinese summary. The level competent to handle it
-(community / street / district / department) exists only in truth: routing it is the
-pipeline's job (BRIEF roadmap: complaint triage). Storms that reached orange or red at
-a gauge flood streets, so extra water and road complaints follow in that district.
+Each complaint is a situation at a place (``complaint_situations``: the rules that make
+its competent level and department) told in the caller's words (``complaint_text``),
+with a location (district → street → community), the operator's category and urgency and
+the caller's phone. Operators mislabel: a share of categories and urgencies are wrong or
+missing (the true ones are in truth). Storms that reached orange or red at a gauge flood
+streets, open manholes and collapse roads in their district. Hotspots are planted: a
+community whose residents keep calling about one thing for weeks, a firm that keeps being
+reported (truth ``complaint_hotspots``).
 """
 
 from __future__ import annotations
@@ -14,113 +17,65 @@ import itertools
 import math
 import random
 from collections.abc import Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from citylake.democity import complaint_situations as situations
+from citylake.democity.complaint_orders import COLUMNS as ORDER_COLUMNS
+from citylake.democity.complaint_orders import by_day as orders_by_day
+from citylake.democity.complaint_orders import events, units_of
+from citylake.democity.complaint_text import (
+    SHOP_INDUSTRIES,
+    SHOP_KINDS,
+    Place,
+    road_names,
+    summary,
+)
 from citylake.democity.context import CityContext, SourceResult, fmt_local
-from citylake.democity.deliver import deliver_complaints
-from citylake.democity.geography import Community
+from citylake.democity.deliver import deliver_complaints, deliver_work_orders
+from citylake.democity.enterprises import Enterprise, ensure_enterprises
+from citylake.democity.geography import Community, Geography
 
 T = TypeVar("T")
 SOURCE_ID = "hotline_complaints"
-BASE_PER_DAY = 36.0
+ORDERS_SOURCE_ID = "hotline_work_orders"
+_DELIVERED = "complaints:delivered"
+BASE_PER_DAY = 60.0
 CATEGORIES = ("noise", "sanitation", "road", "water", "housing", "market", "traffic", "other")
-_CATEGORY_WEIGHTS = (0.20, 0.15, 0.11, 0.09, 0.13, 0.10, 0.10, 0.12)
 URGENCIES = ("low", "normal", "high", "urgent")
-_URGENCY_WEIGHTS = {
-    "noise": (0.25, 0.55, 0.17, 0.03),
-    "sanitation": (0.3, 0.55, 0.13, 0.02),
-    "road": (0.1, 0.5, 0.3, 0.1),
-    "water": (0.05, 0.4, 0.35, 0.2),
-    "housing": (0.2, 0.55, 0.2, 0.05),
-    "market": (0.3, 0.55, 0.13, 0.02),
-    "traffic": (0.15, 0.5, 0.25, 0.1),
-    "other": (0.4, 0.5, 0.08, 0.02),
-}
-LEVELS = ("community", "street", "district", "department")
-_LEVEL_WEIGHTS = {
-    "noise": (0.35, 0.45, 0.15, 0.05),
-    "sanitation": (0.3, 0.5, 0.15, 0.05),
-    "road": (0.0, 0.2, 0.4, 0.4),
-    "water": (0.05, 0.15, 0.2, 0.6),
-    "housing": (0.45, 0.35, 0.15, 0.05),
-    "market": (0.0, 0.25, 0.55, 0.2),
-    "traffic": (0.0, 0.1, 0.3, 0.6),
-    "other": (0.5, 0.3, 0.15, 0.05),
-}
-# Who acts when the competent level is a department of the city government.
-_DEPARTMENTS = {
-    "noise": "生态环境局",
-    "sanitation": "城市管理局",
-    "road": "城市管理局",
-    "water": "水务集团",
-    "housing": "住房和城乡建设局",
-    "market": "市场监督管理局",
-    "traffic": "公安局交通警察支队",
-    "other": "信访局",
-}
-_SUMMARIES = {
-    "noise": (
-        "{community}附近工地夜间施工，噪音扰民",
-        "{road}沿街商铺音响声音过大，影响休息",
-        "楼上住户长期深夜装修，多次沟通无果",
-        "{community}广场舞音量过大，影响周边居民",
-    ),
-    "sanitation": (
-        "{community}垃圾桶满溢多日无人清运",
-        "{road}路边有建筑垃圾乱堆乱放",
-        "小区内污水外溢，气味难闻",
-        "{community}公共厕所卫生差，无人打扫",
-    ),
-    "road": (
-        "{road}路面出现坑洼，车辆通行不便",
-        "{road}人行道地砖松动，存在安全隐患",
-        "{road}井盖缺失，行人易跌落",
-        "{road}路灯不亮，夜间出行不安全",
-    ),
-    "water": (
-        "{community}停水一天未通知",
-        "{road}自来水管爆裂，路面积水",
-        "家中自来水浑浊发黄",
-        "{community}供水压力不足，高层无水",
-    ),
-    "housing": (
-        "{community}物业不作为，电梯长期故障",
-        "{community}楼顶漏水，要求维修",
-        "租房押金不退，房东拒绝沟通",
-        "{community}违章搭建，影响采光",
-    ),
-    "market": (
-        "{road}菜市场缺斤少两",
-        "购买的商品存在质量问题，商家拒绝退换",
-        "{road}餐饮店无证经营",
-        "超市销售过期食品",
-    ),
-    "traffic": (
-        "{road}路口红绿灯故障",
-        "{road}早晚高峰拥堵严重，建议增设信号灯",
-        "{community}门口车辆乱停乱放，堵塞消防通道",
-        "{road}公交站台设置不合理",
-    ),
-    "other": (
-        "咨询{street}社区养老服务办理流程",
-        "{community}流浪犬较多，存在安全隐患",
-        "建议{community}增设健身器材",
-        "反映{street}办事窗口服务态度问题",
-    ),
-}
-_STORM_SUMMARIES = (
-    ("water", "{road}暴雨后严重积水，车辆无法通行"),
-    ("water", "{community}地下车库进水，请求排涝"),
-    ("road", "{road}暴雨后路面塌陷，存在安全隐患"),
-    ("road", "{road}雨后井盖被冲开，非常危险"),
-)
-_STORM_EXTRA = {"orange": 4.0, "red": 9.0}  # expected extra complaints per storm, scale 1
+LEVELS = situations.LEVELS
+# Operators' slips, recorded in truth (true_category / true_urgency beside the delivered).
+CATEGORY_WRONG, CATEGORY_MISSING = 0.08, 0.04
+URGENCY_WRONG, URGENCY_MISSING = 0.10, 0.03
+_CONFUSED = {
+    "noise": ("other", "market"), "sanitation": ("water", "other"), "road": ("traffic", "water"),
+    "water": ("road", "housing", "sanitation"), "housing": ("other", "water"),
+    "market": ("other", "noise"), "traffic": ("road", "other"),
+    "other": ("housing", "noise", "traffic"),
+}  # fmt: skip
 _HOUR_WEIGHTS = (1, 0.5, 0.3, 0.3, 0.3, 0.5, 1, 3, 6, 9, 10, 9, 7, 7, 8, 9, 8, 7, 6, 6, 5, 4, 3, 2)
 _DOW = (1.15, 1.05, 1.0, 1.0, 1.0, 0.85, 0.8)
+_STORM_EXTRA = {"orange": 6.0, "red": 14.0}  # expected extra complaints per storm, scale 1
 CALLER_CITIZEN, CALLER_STRANGER = 0.65, 0.25  # the rest call anonymously (no number)
 LOCATION_WITHHELD = 0.04
+# Most shops callers complain about are not named by their registered name (a barbecue
+# stall, "the supermarket downstairs"); a planted firm hotspot always is.
+FIRM_NAMED = 0.35
+_ROAD_CHARS = "长安和平人民建设解放中山新华文化光明幸福友谊青年胜利团结滨江东湖西湖南湖金桥望江"
+
+
+@dataclass(frozen=True)
+class Draft:
+    day: date
+    second: int
+    situation: str
+    place: str
+    community: Community
+    enterprise: Enterprise | None = None
+    caused_by: str | None = None
+    hotspot_id: str | None = None
 
 
 def _pick(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
@@ -139,60 +94,226 @@ def _format_phone(rng: random.Random, phone: str) -> tuple[str, str | None]:
     return f"+86{phone}", "phone_format"
 
 
+class _Drafter:
+    """Draws complaints: everyday ones, storm aftermaths and planted hotspots."""
+
+    def __init__(self, ctx: CityContext, rng: random.Random) -> None:
+        self.ctx, self.rng = ctx, rng
+        self.geo: Geography = ctx.need_geography()
+        self.cum = list(itertools.accumulate(c.weight for c in self.geo.communities))
+        firms = ensure_enterprises(ctx)
+        self.firms = {key: firms.in_industries(codes) for key, codes in SHOP_INDUSTRIES.items()}
+        keys = situations.SITUATIONS
+        self.keys = [s.key for s in keys]
+        self.weights = [s.weight for s in keys]
+        self.drafts: list[Draft] = []
+        self.hotspots: list[dict[str, object]] = []
+
+    def community(self, district_code: str | None = None) -> Community:
+        if district_code is None:
+            return self.geo.communities[bisect.bisect(self.cum, self.rng.random() * self.cum[-1])]
+        return self.rng.choice(
+            [c for c in self.geo.communities if c.district_code == district_code]
+        )
+
+    def second(self) -> int:
+        return _pick(self.rng, range(24), _HOUR_WEIGHTS) * 3600 + self.rng.randrange(3600)
+
+    def add(self, day: date, key: str, community: Community, **extra: object) -> None:
+        situation = situations.BY_KEY[key]
+        place = str(extra.pop("place", None) or self.rng.choice(situation.places))
+        firm = extra.pop("enterprise", None)
+        if place == "shop" and firm is None and self.rng.random() < FIRM_NAMED:
+            pool = self.firms.get(key) or []
+            near = [f for f in pool if f.district_code == community.district_code]
+            firm = (
+                self.rng.choice(near if near and self.rng.random() < 0.5 else pool)
+                if pool
+                else None
+            )
+        if isinstance(firm, Enterprise):
+            community = firm.community  # the complaint is where the firm is
+        self.drafts.append(
+            Draft(day, self.second(), key, place, community, firm, **extra)  # type: ignore[arg-type]
+        )
+
+    def everyday(self) -> None:
+        ctx = self.ctx
+        for i in range(ctx.days):
+            day = ctx.start + timedelta(days=i)
+            lam = BASE_PER_DAY * ctx.scale * _DOW[day.weekday()] * (1 + 0.05 * i / 365)
+            for _ in range(_poisson(self.rng, lam)):
+                self.add(day, _pick(self.rng, self.keys, self.weights), self.community())
+
+    def storms(self) -> None:
+        keys = [k for k, _ in situations.STORM_SITUATIONS]
+        weights = [w for _, w in situations.STORM_SITUATIONS]
+        for d in sorted(self.ctx.disruptions, key=lambda x: x.ref):
+            if d.kind != "rainstorm" or d.severity not in _STORM_EXTRA:
+                continue
+            hours = max(1, math.ceil((d.end - d.start).total_seconds() / 3600)) + 6
+            for _ in range(_poisson(self.rng, _STORM_EXTRA[d.severity] * self.ctx.scale)):
+                at = d.start.replace(tzinfo=None)
+                at += timedelta(seconds=self.rng.randrange(3600, hours * 3600))
+                if not self.ctx.start <= at.date() < self.ctx.end:
+                    continue
+                key = _pick(self.rng, keys, weights)
+                self.drafts.append(
+                    Draft(
+                        at.date(),
+                        at.hour * 3600 + at.minute * 60 + at.second,
+                        key,
+                        self.rng.choice(situations.BY_KEY[key].places),
+                        self.community(d.district_code),
+                        caused_by=d.ref,
+                    )
+                )
+
+    def plant_hotspots(self) -> None:
+        """Communities and firms complained about at several times their expected rate."""
+        ctx, rng = self.ctx, self.rng
+        total = self.cum[-1]
+        taken: set[str] = set()
+        for n in range(max(2, round(3 * ctx.scale))):
+            community = self.community()
+            while community.code in taken:
+                community = self.community()
+            taken.add(community.code)
+            expected = BASE_PER_DAY * ctx.scale * community.weight / total
+            key = rng.choice(situations.COMMUNITY_HOTSPOT_SITUATIONS)
+            self._episode(f"HC{n + 1:03d}", "community", key, max(1.0, 4 * expected),
+                          community=community)  # fmt: skip
+        for n in range(max(1, round(2 * ctx.scale))):
+            key = rng.choice(situations.ENTERPRISE_HOTSPOT_SITUATIONS)
+            pool = self.firms.get(key) or []
+            if not pool:
+                continue
+            firm = rng.choice(pool)
+            self._episode(f"HE{n + 1:03d}", "enterprise", key, 0.8, community=firm.community,
+                          firm=firm)  # fmt: skip
+
+    def _episode(
+        self, hotspot_id: str, kind: str, key: str, rate: float, *,
+        community: Community, firm: Enterprise | None = None,
+    ) -> None:  # fmt: skip
+        ctx, rng = self.ctx, self.rng
+        length = min(ctx.days, rng.randint(14, 28))
+        first = rng.randrange(0, max(1, ctx.days - length + 1))
+        count = 0
+        for i in range(first, first + length):
+            day = ctx.start + timedelta(days=i)
+            for _ in range(_poisson(rng, rate)):
+                place = "shop" if firm is not None else None
+                self.add(day, key, community, place=place, enterprise=firm,
+                         hotspot_id=hotspot_id)  # fmt: skip
+                count += 1
+        self.hotspots.append(
+            {
+                "hotspot_id": hotspot_id,
+                "kind": kind,
+                "situation": key,
+                "community_code": community.code,
+                "enterprise_id": firm.enterprise_id if firm else None,
+                "start_date": ctx.start + timedelta(days=first),
+                "end_date": ctx.start + timedelta(days=first + length - 1),
+                "complaints": count,
+            }
+        )
+
+
+def run_work_orders(ctx: CityContext, sources_root: Path) -> SourceResult:
+    """The work-order log of every complaint ``run`` delivered (source ``hotline_work_orders``)."""
+    if _DELIVERED not in ctx.extras:
+        raise RuntimeError("complaints must be generated before their work orders")
+    delivered, truth_rows = ctx.extras[_DELIVERED]
+    rng = ctx.rng("complaints:work_orders")
+    until = datetime.combine(ctx.end, datetime.min.time())
+    truth = {str(r["complaint_id"]): r for r in truth_rows}
+    rows: list[dict[str, object]] = []
+    for day in sorted(delivered):
+        for record in delivered[day]:
+            complaint = truth[str(record["complaint_id"])]
+            received = datetime.fromisoformat(str(record["received_at"]))
+            rows += events(rng, complaint, received, units_of(record), until)
+    days = [ctx.start + timedelta(days=i) for i in range(ctx.days)]
+    files = deliver_work_orders(sources_root, orders_by_day(rows), ORDER_COLUMNS, days)
+    return SourceResult(ORDERS_SOURCE_ID, len(rows), files, {})
+
+
+def _shop_kind(rng: random.Random, key: str) -> str | None:
+    kinds = SHOP_KINDS.get(key)
+    return rng.choice(kinds) if kinds else None
+
+
+def _operator_category(rng: random.Random, category: str) -> str | None:
+    r = rng.random()
+    if r < CATEGORY_MISSING:
+        return None
+    if r < CATEGORY_MISSING + CATEGORY_WRONG:
+        return rng.choice(_CONFUSED[category])
+    return category
+
+
+def _operator_urgency(rng: random.Random, urgency: str) -> str | None:
+    r = rng.random()
+    if r < URGENCY_MISSING:
+        return None
+    if r < URGENCY_MISSING + URGENCY_WRONG:
+        i = URGENCIES.index(urgency)
+        return URGENCIES[max(0, i - 1)] if i == 3 or rng.random() < 0.5 else URGENCIES[i + 1]
+    return urgency
+
+
+def _roads(ctx: CityContext, geo: Geography) -> dict[str, tuple[str, str]]:
+    """An ordinary road and an arterial road near each community (names stable per city)."""
+    rng = ctx.rng("complaints:roads")
+    out = {}
+    for c in geo.communities:
+        base = rng.choice(_ROAD_CHARS) + rng.choice(_ROAD_CHARS)
+        out[c.code] = road_names(rng, base)
+    return out
+
+
 def run(ctx: CityContext, sources_root: Path) -> SourceResult:
     geo = ctx.need_geography()
     population = ctx.need_population()
     rng = ctx.rng("complaints")
     fake = ctx.faker("complaints")
-    cum = list(itertools.accumulate(c.weight for c in geo.communities))
     citizen_phones = {c.phone for c in population.citizens}
-    drafts: list[tuple[date, int, str, Community, str, str | None, str]] = []
-
-    def community_in(district_code: str | None) -> Community:
-        if district_code is None:
-            return geo.communities[bisect.bisect(cum, rng.random() * cum[-1])]
-        return rng.choice([c for c in geo.communities if c.district_code == district_code])
-
-    for i in range(ctx.days):
-        day = ctx.start + timedelta(days=i)
-        lam = BASE_PER_DAY * ctx.scale * _DOW[day.weekday()] * (1 + 0.05 * i / 365)
-        for _ in range(_poisson(rng, lam)):
-            category = _pick(rng, CATEGORIES, _CATEGORY_WEIGHTS)
-            second = _pick(rng, range(24), _HOUR_WEIGHTS) * 3600 + rng.randrange(3600)
-            text = rng.choice(_SUMMARIES[category])
-            drafts.append((day, second, category, community_in(None), text, None, ""))
-    for d in sorted(ctx.disruptions, key=lambda x: x.ref):
-        if d.kind != "rainstorm" or d.severity not in _STORM_EXTRA:
-            continue
-        hours = max(1, math.ceil((d.end - d.start).total_seconds() / 3600)) + 6
-        for _ in range(_poisson(rng, _STORM_EXTRA[d.severity] * ctx.scale)):
-            at = d.start.replace(tzinfo=None) + timedelta(seconds=rng.randrange(3600, hours * 3600))
-            if not ctx.start <= at.date() < ctx.end:
-                continue
-            category, text = rng.choice(_STORM_SUMMARIES)
-            second = at.hour * 3600 + at.minute * 60 + at.second
-            drafts.append(
-                (at.date(), second, category, community_in(d.district_code), text, d.ref, "storm")
-            )
-    drafts.sort(key=lambda x: (x[0], x[1], x[3].code, x[4]))
+    drafter = _Drafter(ctx, rng)
+    drafter.everyday()
+    drafter.storms()
+    drafter.plant_hotspots()
+    drafts = sorted(drafter.drafts, key=lambda d: (d.day, d.second, d.community.code, d.situation))
+    roads = _roads(ctx, geo)
 
     by_day: dict[date, list[dict[str, object]]] = {
         ctx.start + timedelta(days=i): [] for i in range(ctx.days)
     }
     truth_rows: list[dict[str, object]] = []
     links: list[dict[str, object]] = []
-    for day, second, category, community, text, caused_by, origin in drafts:
+    for draft in drafts:
+        day, community = draft.day, draft.community
+        situation = situations.BY_KEY[draft.situation]
         complaint_id = f"GD{day:%Y%m%d}{len(by_day[day]) + 1:05d}"
-        urgency = _pick(rng, URGENCIES, _URGENCY_WEIGHTS[category])
-        if origin == "storm":
-            urgency = "urgent" if rng.random() < 0.4 else "high"
-        level = _pick(rng, LEVELS, _LEVEL_WEIGHTS[category])
-        if urgency == "urgent" and level != "department" and rng.random() < 0.5:
-            level = LEVELS[LEVELS.index(level) + 1]  # urgent cases go one level up
+        if situation.hazard:
+            urgency = "urgent"
+        elif draft.caused_by:
+            urgency = "high"
+        else:
+            urgency = _pick(rng, URGENCIES, situation.urgency)
+        rule_level, rule_department = situations.competent(situation, draft.place)
+        level, department = rule_level, rule_department
+        if situation.ambiguous and rng.random() < situation.ambiguous[1]:
+            level = situation.ambiguous[0]
+            department = situations.department(situation, level)
         loc = geo.location(community)
-        summary = text.format(
-            community=loc["community"], street=loc["street"], road=fake.street_name()
-        )
+        road, artery = roads[community.code]
+        place = Place(
+            draft.place, loc["community"], loc["street"], road, artery,
+            draft.enterprise.name if draft.enterprise else _shop_kind(rng, situation.key),
+        )  # fmt: skip
+        text, typo = summary(rng, situation, place, (day - ctx.start).days / ctx.days)
         withheld = rng.random() < LOCATION_WITHHELD
         delivered_loc: dict[str, object] = dict(loc)
         if withheld:  # caller would not say exactly where: only district and street recorded
@@ -223,29 +344,45 @@ def run(ctx: CityContext, sources_root: Path) -> SourceResult:
         by_day[day].append(
             {
                 "complaint_id": complaint_id,
-                "received_at": fmt_local(day, second),
-                "category": category,
+                "received_at": fmt_local(day, draft.second),
+                "category": _operator_category(rng, situation.category),
                 **delivered_loc,
-                "urgency": urgency,
+                "urgency": _operator_urgency(rng, urgency),
                 "caller_phone": phone,
-                "summary": summary,
+                "summary": text,
             }
         )
         truth_rows.append(
             {
                 "complaint_id": complaint_id,
                 "competent_level": level,
-                "competent_department": _DEPARTMENTS[category] if level == "department" else None,
+                "competent_department": department,
                 "true_district_code": loc["district_code"],
                 "true_street_code": loc["street_code"],
                 "true_community_code": loc["community_code"],
                 "location_withheld": withheld,
                 "caller_citizen_id": caller_id,
-                "caused_by": caused_by,
+                "caused_by": draft.caused_by,
+                "situation": situation.key,
+                "place_kind": draft.place,
+                "true_category": situation.category,
+                "true_urgency": urgency,
+                "hazard": situation.hazard,
+                "rule_level": rule_level,
+                "rule_department": rule_department,
+                "ambiguous": situation.ambiguous is not None,
+                "enterprise_id": draft.enterprise.enterprise_id if draft.enterprise else None,
+                "hotspot_id": draft.hotspot_id,
+                "typo": typo,
             }
         )
     files = deliver_complaints(sources_root, by_day)
-    truth = {"complaints": truth_rows, "identity_links": links}
+    ctx.extras[_DELIVERED] = (by_day, truth_rows)  # the work-order log follows them
+    truth = {
+        "complaints": truth_rows,
+        "identity_links": links,
+        "complaint_hotspots": drafter.hotspots,
+    }
     return SourceResult(SOURCE_ID, len(truth_rows), files, truth)
 
 

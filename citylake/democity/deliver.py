@@ -26,6 +26,7 @@ from pathlib import Path
 
 QUEUE_DB = Path("sql") / "service_center.sqlite"
 COMPLAINTS_DIR = Path("hotline_12345") / "drop"
+WORK_ORDERS_DIR = Path("hotline_12345") / "work_orders"
 RAIN_DIR = Path("sensors") / "rain_gauge"
 
 QUEUE_TICKET_COLUMNS: tuple[str, ...] = (
@@ -126,6 +127,29 @@ def deliver_complaints(
         for row in by_day[day]:
             writer.writerow(["" if row[c] is None else row[c] for c in COMPLAINT_COLUMNS])
         path = folder / f"complaints_{day.isoformat()}.csv"
+        _write_bytes(path, buf.getvalue().encode("utf-8"))
+        written.append(path)
+    return written
+
+
+def deliver_work_orders(
+    sources_root: Path,
+    by_day: Mapping[date, Sequence[Mapping[str, object]]],
+    columns: Sequence[str],
+    days: Sequence[date],
+) -> list[Path]:
+    """The work-order log: one CSV per day of the period (header only on a quiet day)."""
+    folder = sources_root / WORK_ORDERS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    clear_drop(folder, "work_orders_*.csv")
+    written = []
+    for day in days:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(columns)
+        for row in by_day.get(day, ()):
+            writer.writerow(["" if row[c] is None else row[c] for c in columns])
+        path = folder / f"work_orders_{day.isoformat()}.csv"
         _write_bytes(path, buf.getvalue().encode("utf-8"))
         written.append(path)
     return written

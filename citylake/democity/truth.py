@@ -109,6 +109,33 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("location_withheld", pa.bool_()),
             ("caller_citizen_id", _S),
             ("caused_by", _S),
+            # What the caller described (complaint_situations) and the rule's answer for it;
+            # competent_* differ from rule_* only for the documented ambiguous situations.
+            ("situation", _S),
+            ("place_kind", _S),
+            ("true_category", _S),
+            ("true_urgency", _S),
+            ("hazard", pa.bool_()),
+            ("rule_level", _S),
+            ("rule_department", _S),
+            ("ambiguous", pa.bool_()),
+            ("enterprise_id", _S),
+            ("hotspot_id", _S),
+            ("typo", pa.bool_()),
+        ]
+    ),
+    # Hotspots planted by the generator: a community or a firm complained about far beyond
+    # its share, over [start_date, end_date].
+    "complaint_hotspots": pa.schema(
+        [
+            ("hotspot_id", _S),
+            ("kind", _S),
+            ("situation", _S),
+            ("community_code", _S),
+            ("enterprise_id", _S),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("complaints", pa.int64()),
         ]
     ),
     "rain_stations": pa.schema(

@@ -110,6 +110,13 @@ def spark_warnings(settings: Settings) -> int:
     return warnings.main([])
 
 
+def triage_complaints(settings: Settings) -> dict[str, Any]:
+    """12345 complaints triaged (level, department, category, queue) and weekly hotspots."""
+    from citylake.complaints import job
+
+    return job.run(settings.build_db, settings.gold_dir)
+
+
 def publish_alerts(settings: Settings) -> dict[str, Any]:
     """Each new warning change as a CAP 1.2 message, queued in the outbox and delivered."""
     import duckdb
@@ -251,10 +258,11 @@ WAREHOUSE_STEPS: tuple[Step, ...] = (
     Step("spark_counter_demand", spark_counter_demand, ("export_marts",)),
     Step("spark_warnings", spark_warnings, ("export_marts",)),
     Step("spark_staffing_plan", spark_staffing_plan, ("spark_counter_demand",)),
+    Step("triage_complaints", triage_complaints, ("export_marts",)),
     Step(
         "dbt_build_spark_outputs",
         dbt_build_spark_outputs,
-        ("spark_staffing_plan", "spark_warnings"),
+        ("spark_staffing_plan", "spark_warnings", "triage_complaints"),
     ),
     Step("check_spark_output_marts", check_marts, ("dbt_build_spark_outputs",)),
     Step("publish", publish, ("check_spark_output_marts",)),

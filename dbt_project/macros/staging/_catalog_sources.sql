@@ -13,6 +13,7 @@
         "health.births": {"catalog_source": "health_births", "primary_key": ["certificate_no"], "key": "normalized", "cursor": "seq"},
         "health.vaccination": {"catalog_source": "health_vaccination", "primary_key": ["dose_id"], "key": "normalized"},
         "hotline.complaints": {"catalog_source": "hotline_complaints", "primary_key": ["complaint_id"], "key": "as_delivered"},
+        "hotline.work_orders": {"catalog_source": "hotline_work_orders", "primary_key": ["event_id"], "key": "as_delivered"},
         "housing_construction.building_permits": {"catalog_source": "hc_building_permits", "primary_key": ["permit_no"], "key": "normalized"},
         "housing_provident_fund.accounts": {"catalog_source": "hpf_accounts", "primary_key": ["account_no"], "key": "normalized", "cursor": "seq"},
         "hrss.employment": {"catalog_source": "hrss_employment", "primary_key": ["record_no"], "key": "normalized"},
