@@ -104,3 +104,19 @@ def test_hotspots_and_supervision_list(pipeline_run: dict) -> None:
         if key in set(flagged_firms["enterprise_key"]):
             rank = int(targets.loc[targets["enterprise_key"] == key, "supervision_rank"].iloc[0])
             assert rank <= 10, (key, rank)
+
+
+def test_displaced_covers_are_evidence_for_their_complaints(pipeline_run: dict) -> None:
+    from citylake.complaints import evaluate as ev
+
+    settings: Settings = pipeline_run["settings"]
+    con = duckdb.connect(str(settings.serving_db), read_only=True)
+    try:
+        evidence = con.execute("select * from marts.fct_complaint_evidence").df()
+    finally:
+        con.close()
+    assert set(evidence["evidence_kind"]) >= {"manhole_tilt", "warning"}
+    score = ev.score_evidence(evidence, settings.truth_root)
+    # Every cover someone called in is linked to its own station's tilted readings.
+    assert score.cover_complaints > 0 and score.linked >= 0.9, score
+    assert score.tilt_links >= score.cover_complaints * score.linked

@@ -84,6 +84,15 @@ def evaluate_complaints(
                 f"{h.recall:.2f}" if not math.isnan(h.recall) else "-",
             )  # fmt: skip
         console.print(table)
+    evidence = _evidence(settings)
+    if evidence is not None:
+        e = ev.score_evidence(evidence, settings.truth_root)
+        console.print(
+            f"Sensor evidence: {e.cover_complaints} complaints were caused by a displaced "
+            f"manhole cover; {e.linked:.0%} carry a tilt link to that cover's station. "
+            f"{e.tilt_links} complaints carry a tilt link; for {e.causal:.0%} it is the "
+            "cover that caused the call (the rest: a tilted cover nearby, not the cause)."
+        )
     if unseen:
         scores = ev.score_unseen(read_inputs(settings.build_db), truth, until)
         table = Table(
@@ -101,3 +110,17 @@ def evaluate_complaints(
                 _pair(s.majority_accuracy, s.majority_f1),
             )
         console.print(table)
+
+
+def _evidence(settings: object) -> object:
+    """``fct_complaint_evidence`` from the serving file, or None before the first run."""
+    import duckdb
+
+    path = settings.serving_db  # type: ignore[attr-defined]
+    if not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            return con.execute("select * from marts.fct_complaint_evidence").df()
+        except duckdb.CatalogException:
+            return None

@@ -197,3 +197,32 @@ def score_hotspots(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class EvidenceScore:
+    cover_complaints: int  # complaints the truth says a displaced cover caused
+    linked: float  # share of those with a tilt link to that cover's station
+    tilt_links: int  # complaints with any tilt link
+    causal: float  # share of those whose link is the cover that caused the call
+
+
+def score_evidence(evidence: pd.DataFrame, truth_root: Path) -> EvidenceScore:
+    """The manhole links of ``fct_complaint_evidence`` against the displaced covers."""
+    root = Path(truth_root)
+    truth = read_truth(root)
+    events = pd.read_parquet(root / "manhole_events.parquet")[["event_id", "station_id"]]
+    caused = truth[truth["caused_by"].isin(events["event_id"])].merge(
+        events, left_on="caused_by", right_on="event_id"
+    )
+    tilt = evidence[evidence["evidence_kind"] == "manhole_tilt"]
+    links = set(zip(tilt["complaint_id"], tilt["evidence_ref"], strict=True))
+    right = set(zip(caused["complaint_id"], caused["station_id"], strict=True))
+    with_link = tilt["complaint_id"].nunique()
+    causal = {c for c, s in links if (c, s) in right}
+    return EvidenceScore(
+        len(right),
+        len(right & links) / len(right) if right else math.nan,
+        with_link,
+        len(causal) / with_link if with_link else math.nan,
+    )

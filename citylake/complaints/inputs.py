@@ -114,7 +114,8 @@ def write_empty(gold_dir: Path) -> Path:
             ("operator_category", text), ("operator_urgency", text),
             ("is_out_of_sample", pa.bool_()), ("label_level", text), ("label_department", text),
             ("label_category", text), ("queue_rank", pa.int64()),
-            ("enterprise_key", text),
+            ("enterprise_key", text), ("mentions_manhole", pa.bool_()),
+            ("mentions_flooding", pa.bool_()),
             ("train_until", pa.timestamp("us")), ("triaged_at", pa.timestamp("us")),
         ]
     )  # fmt: skip

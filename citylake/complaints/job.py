@@ -19,6 +19,9 @@ from citylake.complaints.inputs import (
 from citylake.complaints.triage import TriageError, triage
 
 log = logging.getLogger(__name__)
+# Words (and the operators' usual slips) for a manhole and for standing or rising water.
+MANHOLE_WORDS = "井盖|井概|窨井|雨水井|污水井"
+FLOODING_WORDS = "积水|急水|淹|进水|冒水|外溢|满溢|排涝"
 
 
 def run(build_db: Path, gold_dir: Path) -> dict[str, Any]:
@@ -35,6 +38,10 @@ def run(build_db: Path, gold_dir: Path) -> dict[str, Any]:
     )
     cells, links = weekly_hotspots(frame, read_residents(build_db), read_firms(build_db))
     result.frame["enterprise_key"] = links.to_numpy()
+    # What a sensor could confirm: the evidence mart links manholes only to calls about one.
+    summary = frame["summary"].fillna("")
+    result.frame["mentions_manhole"] = summary.str.contains(MANHOLE_WORDS).to_numpy()
+    result.frame["mentions_flooding"] = summary.str.contains(FLOODING_WORDS).to_numpy()
     write_output(result, gold_dir)
     write_hotspots(cells, gold_dir)
     hotspots = cells[cells["is_hotspot"]]

@@ -11,9 +11,11 @@ weeks meets wordings it never saw.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from citylake.democity.complaint_situations import BY_KEY, Situation
+from citylake.democity.geography import Community
 
 # Industries whose firms callers name, per situation (GB/T 4754 sections).
 SHOP_INDUSTRIES = {
@@ -44,6 +46,7 @@ _TYPOS = (("噪音", "燥音"), ("垃圾", "拉圾"), ("井盖", "井概"), ("�
           ("漏水", "露水"), ("物业", "务业"), ("电梯", "电题"), ("积水", "急水"),
           ("营业", "营叶"), ("燃气", "然气"), ("路灯", "路登"), ("投诉", "头诉"),
           ("停车", "停cha"), ("施工", "施公"), ("小区", "小曲"), ("反映", "反应"))  # fmt: skip
+_ROAD_CHARS = "长安和平人民建设解放中山新华文化光明幸福友谊青年胜利团结滨江东湖西湖南湖金桥望江"
 TYPO_SHARE = 0.12
 SECOND_PROBLEM_SHARE = 0.15
 LATE_FROM = 0.6  # share of the period after which the late phrasings appear
@@ -64,6 +67,21 @@ def road_names(rng: random.Random, base: str) -> tuple[str, str]:
     road = base + rng.choice(("路", "街", "巷", "路", "街"))
     artery = base[:1] + rng.choice("东西南北中") + rng.choice(("大道", "大道", "快速路"))
     return road, artery
+
+
+def roads_near(rng: random.Random, communities: Iterable[Community]) -> dict[str, tuple[str, str]]:
+    """An ordinary road and an arterial road near each community (names stable per city)."""
+    out = {}
+    for c in communities:
+        base = rng.choice(_ROAD_CHARS) + rng.choice(_ROAD_CHARS)
+        out[c.code] = road_names(rng, base)
+    return out
+
+
+def shop_kind(rng: random.Random, key: str) -> str | None:
+    """An unregistered shop as callers name it, for a situation at a shop."""
+    kinds = SHOP_KINDS.get(key)
+    return rng.choice(kinds) if kinds else None
 
 
 def _where(rng: random.Random, place: Place) -> str:

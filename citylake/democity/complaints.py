@@ -5,7 +5,8 @@ its competent level and department) told in the caller's words (``complaint_text
 with a location (district → street → community), the operator's category and urgency and
 the caller's phone. Operators mislabel: a share of categories and urgencies are wrong or
 missing (the true ones are in truth). Storms that reached orange or red at a gauge flood
-streets, open manholes and collapse roads in their district. Hotspots are planted: a
+streets, open manholes and collapse roads in their district, and most displaced manhole
+covers (``sensors_manhole``) are called in by a passer-by. Hotspots are planted: a
 community whose residents keep calling about one thing for weeks, a firm that keeps being
 reported (truth ``complaint_hotspots``).
 """
@@ -28,12 +29,12 @@ from citylake.democity.complaint_orders import by_day as orders_by_day
 from citylake.democity.complaint_orders import events, units_of
 from citylake.democity.complaint_text import (
     SHOP_INDUSTRIES,
-    SHOP_KINDS,
     Place,
-    road_names,
+    roads_near,
+    shop_kind,
     summary,
 )
-from citylake.democity.context import CityContext, SourceResult, fmt_local
+from citylake.democity.context import CityContext, Disruption, SourceResult, fmt_local
 from citylake.democity.deliver import deliver_complaints, deliver_work_orders
 from citylake.democity.enterprises import Enterprise, ensure_enterprises
 from citylake.democity.geography import Community, Geography
@@ -63,7 +64,7 @@ LOCATION_WITHHELD = 0.04
 # Most shops callers complain about are not named by their registered name (a barbecue
 # stall, "the supermarket downstairs"); a planted firm hotspot always is.
 FIRM_NAMED = 0.35
-_ROAD_CHARS = "长安和平人民建设解放中山新华文化光明幸福友谊青年胜利团结滨江东湖西湖南湖金桥望江"
+COVER_REPORTED = 0.8  # share of displaced manhole covers someone calls in
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ class _Drafter:
         keys = [k for k, _ in situations.STORM_SITUATIONS]
         weights = [w for _, w in situations.STORM_SITUATIONS]
         for d in sorted(self.ctx.disruptions, key=lambda x: x.ref):
+            if d.kind == "manhole_displacement":
+                self._displaced_cover(d)
             if d.kind != "rainstorm" or d.severity not in _STORM_EXTRA:
                 continue
             hours = max(1, math.ceil((d.end - d.start).total_seconds() / 3600)) + 6
@@ -168,6 +171,25 @@ class _Drafter:
                         caused_by=d.ref,
                     )
                 )
+
+    def _displaced_cover(self, d: Disruption) -> None:
+        """Someone passing a displaced cover (its sensor already tilted) calls it in."""
+        if self.rng.random() >= COVER_REPORTED:
+            return
+        hours = max(1.0, min(3.0, (d.end - d.start).total_seconds() / 3600))
+        at = d.start.replace(tzinfo=None) + timedelta(hours=self.rng.uniform(1.0, hours + 1.0))
+        if not self.ctx.start <= at.date() < self.ctx.end:
+            return
+        self.drafts.append(
+            Draft(
+                at.date(),
+                at.hour * 3600 + at.minute * 60 + at.second,
+                "missing_manhole",
+                self.rng.choice(("street", "arterial")),
+                self.community(d.district_code),
+                caused_by=d.ref,
+            )
+        )
 
     def plant_hotspots(self) -> None:
         """Communities and firms complained about at several times their expected rate."""
@@ -240,11 +262,6 @@ def run_work_orders(ctx: CityContext, sources_root: Path) -> SourceResult:
     return SourceResult(ORDERS_SOURCE_ID, len(rows), files, {})
 
 
-def _shop_kind(rng: random.Random, key: str) -> str | None:
-    kinds = SHOP_KINDS.get(key)
-    return rng.choice(kinds) if kinds else None
-
-
 def _operator_category(rng: random.Random, category: str) -> str | None:
     r = rng.random()
     if r < CATEGORY_MISSING:
@@ -264,16 +281,6 @@ def _operator_urgency(rng: random.Random, urgency: str) -> str | None:
     return urgency
 
 
-def _roads(ctx: CityContext, geo: Geography) -> dict[str, tuple[str, str]]:
-    """An ordinary road and an arterial road near each community (names stable per city)."""
-    rng = ctx.rng("complaints:roads")
-    out = {}
-    for c in geo.communities:
-        base = rng.choice(_ROAD_CHARS) + rng.choice(_ROAD_CHARS)
-        out[c.code] = road_names(rng, base)
-    return out
-
-
 def run(ctx: CityContext, sources_root: Path) -> SourceResult:
     geo = ctx.need_geography()
     population = ctx.need_population()
@@ -285,7 +292,7 @@ def run(ctx: CityContext, sources_root: Path) -> SourceResult:
     drafter.storms()
     drafter.plant_hotspots()
     drafts = sorted(drafter.drafts, key=lambda d: (d.day, d.second, d.community.code, d.situation))
-    roads = _roads(ctx, geo)
+    roads = roads_near(ctx.rng("complaints:roads"), geo.communities)
 
     by_day: dict[date, list[dict[str, object]]] = {
         ctx.start + timedelta(days=i): [] for i in range(ctx.days)
@@ -311,7 +318,7 @@ def run(ctx: CityContext, sources_root: Path) -> SourceResult:
         road, artery = roads[community.code]
         place = Place(
             draft.place, loc["community"], loc["street"], road, artery,
-            draft.enterprise.name if draft.enterprise else _shop_kind(rng, situation.key),
+            draft.enterprise.name if draft.enterprise else shop_kind(rng, situation.key),
         )  # fmt: skip
         text, typo = summary(rng, situation, place, (day - ctx.start).days / ctx.days)
         withheld = rng.random() < LOCATION_WITHHELD

@@ -49,6 +49,8 @@ select
     cast(priority_score as double) as priority_score,
     cast(queue_rank as integer) as queue_rank,
     cast(enterprise_key as {{ dbt.type_string() }}) as enterprise_key,
+    cast(mentions_manhole as boolean) as mentions_manhole,
+    cast(mentions_flooding as boolean) as mentions_flooding,
     cast(is_out_of_sample as boolean) as is_out_of_sample,
     cast(train_until as timestamp) as train_until
 from joined
