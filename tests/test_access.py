@@ -136,7 +136,8 @@ POLICY_MANIFEST = manifest(
         share_class="conditional",
         allowed_departments=["urban_management"],
         pii=["person_key"],
-        columns=("id", "person_key"),
+        district_offices="own_rows",
+        columns=("id", "person_key", "district_code"),
     ),
     node("secret_t", owner="public_security", share_class="not_shared", columns=("id",)),
     node(
@@ -165,6 +166,8 @@ def test_policy_readers_follow_share_class(policy: access.AccessPolicy) -> None:
     assert set(policy.readable("health")) == {"marts.open_t", "marts.filtered_t"}
     assert policy.readable("urban_management")["marts.filtered_t"] == "district = 'a'"
     assert policy.readable("health")["marts.filtered_t"] is None
+    assert policy.tables["marts.cond_t"].district_offices
+    assert not policy.tables["marts.open_t"].district_offices
     roundtrip = access.AccessPolicy.from_json(json.loads(json.dumps(policy.to_json())))
     assert roundtrip.tables == policy.tables
 
@@ -188,6 +191,20 @@ def test_policy_readers_follow_share_class(policy: access.AccessPolicy) -> None:
         (
             node("m", owner="health", share_class="unconditional", row_filter="id in (select 1)"),
             "may not contain queries",
+        ),
+        (
+            node("m", owner="health", share_class="not_shared", district_offices="all"),
+            "must be 'own_rows'",
+        ),
+        (
+            node(
+                "m",
+                columns=("a",),
+                owner="health",
+                share_class="not_shared",
+                district_offices="own_rows",
+            ),
+            "needs a documented district_code",
         ),
     ],
 )

@@ -61,6 +61,38 @@ def test_every_complaint_triaged_and_scored(pipeline_run: dict) -> None:
     assert result.exit_code == 0, result.output
     assert "Complaint triage on the" in result.output and "ceiling" in result.output
     assert "top decile" in result.output
+    assert "Routing (held-out" in result.output
+
+
+def test_routing_to_the_predicted_level_against_the_log(pipeline_run: dict) -> None:
+    settings: Settings = pipeline_run["settings"]
+    con = duckdb.connect(str(settings.serving_db), read_only=True)
+    try:
+        routing = con.execute("select * from marts.fct_complaint_routing").df()
+        triaged = con.execute("select count(*) from marts.fct_complaint_triage").fetchone()[0]
+    finally:
+        con.close()
+    assert len(routing) == triaged
+    sure = routing["level_confidence"] >= 0.8  # dbt var complaint_direct_route_confidence
+    assert (routing.loc[~sure, "routed_level"] == "community").all()
+    assert (routing.loc[sure, "routed_level"] == routing.loc[sure, "predicted_level"]).all()
+    outcome = routing.set_index("route_outcome")
+    assert {"direct", "community_first"} <= set(routing["route_outcome"])
+    # Routed to the level that closed it: every lower hop and its hours are saved.
+    direct = outcome.loc[["direct"]]
+    assert (direct["routed_level"] == direct["closed_level"]).all()
+    assert (direct["hops_saved"] == direct["hops_in_log"] - 1).all()
+    assert ((direct["hours_saved"] - direct["hours_before_competent"]).abs() < 1e-6).all()
+    first = outcome.loc[["community_first"]]
+    assert (first["hops_saved"] == 0).all() and (first["hours_saved"] == 0).all()
+    if "over_routed" in outcome.index:
+        over = outcome.loc[["over_routed"]]
+        assert (over["hops_saved"] == -1).all() and (over["hours_saved"] <= 0).all()
+    still_open = outcome.loc[outcome.index == "open"]
+    assert still_open["hops_saved"].isna().all() and still_open["closed_level"].isna().all()
+    closed = routing[routing["route_outcome"] != "open"]
+    assert (closed["hours_saved"] <= closed["hours_before_competent"] + 1e-6).all()
+    assert closed["hours_saved"].sum() > 0
 
 
 def test_hotspots_and_supervision_list(pipeline_run: dict) -> None:

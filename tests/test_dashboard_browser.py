@@ -12,6 +12,7 @@ re-import updates in place. Screenshots land in ``test-output/`` (small copies i
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import threading
@@ -83,12 +84,15 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
 class Session:
     """One logged-in browser context; ``open`` returns each chart's data response."""
 
     def __init__(self, browser: Any, info: ServerInfo, user: str, password: str) -> None:
         self.url = info.url
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context = browser.new_context(viewport=VIEWPORT)
         own = re.compile(rf"^{re.escape(info.url)}/")
         # The dashboards must not depend on (or leak to) the internet: refuse other hosts.
         self.context.route(
@@ -105,31 +109,83 @@ class Session:
         # serves them slowly the first time, which is not the dashboard's own time.
         self.page.wait_for_load_state("networkidle", timeout=180_000)
 
-    def open(self, slug: str, charts: int, wait: float = 180) -> tuple[dict[int, Any], float]:
+    def open(
+        self, slug: str, charts: int, wait: float = 180, quiet: float | None = None
+    ) -> tuple[dict[int, Any], float]:
         """Open a dashboard; wait until every chart's data arrived; (slice id -> response,
-        seconds until the last one)."""
+        seconds until the last one). With ``quiet``, also stop once no chart query is in
+        flight and none has started or ended for that many seconds: a chart refused to
+        the user may never query, and waiting ``wait`` for it proves nothing more."""
         found: dict[int, Any] = {}
+        flight = {"open": 0, "last": time.monotonic()}
+
+        def chart_query(request: Any) -> bool:
+            return "/api/v1/chart/data" in request.url
+
+        def started(request: Any) -> None:
+            if chart_query(request):
+                flight["open"] += 1
+                flight["last"] = time.monotonic()
+
+        def ended(request: Any) -> None:
+            if chart_query(request):
+                flight["open"] -= 1
+                flight["last"] = time.monotonic()
 
         def seen(response: Any) -> None:
-            if "/api/v1/chart/data" not in response.url:
+            if not chart_query(response.request):
                 return
             form = (response.request.post_data_json or {}).get("form_data") or {}
             if form.get("slice_id"):
                 found[int(form["slice_id"])] = response
 
-        self.page.on("response", seen)
+        listeners = {"request": started, "requestfinished": ended, "requestfailed": ended,
+                     "response": seen}  # fmt: skip
+        for event, listener in listeners.items():
+            self.page.on(event, listener)
+        self.page.set_viewport_size(VIEWPORT)
         began = time.monotonic()
         try:
             self.page.goto(f"{self.url}/superset/dashboard/{slug}/")
             deadline = began + wait
             while len(found) < charts and time.monotonic() < deadline:
+                # Some chart answered, or the grid holds every chart, so the page's
+                # queries have been sent.
+                settled = time.monotonic() - flight["last"] > (quiet or math.inf)
+                if settled and flight["open"] <= 0 and (found or self._holders() >= charts):
+                    break
                 self.page.wait_for_timeout(200)
             seconds = time.monotonic() - began
             self.page.wait_for_load_state("networkidle")
-            self.page.wait_for_timeout(1500)  # ECharts animates its series in
         finally:
-            self.page.remove_listener("response", seen)
+            for event, listener in listeners.items():
+                self.page.remove_listener(event, listener)
         return found, seconds
+
+    def _holders(self) -> int:
+        return int(
+            self.page.evaluate(
+                """() => document.querySelectorAll(
+                    '[data-test="dashboard-component-chart-holder"]').length"""
+            )
+        )
+
+    def fit_to_page(self, charts: int, timeout: float = 60_000) -> None:
+        """Make the window as tall as the dashboard and wait until every chart painted.
+
+        Data arriving is not the grid painting it, and a full-page screenshot resizes the
+        window as it captures: Superset re-lays its grid on resize (and only mounts charts
+        in view), so a capture then can be a blank grid. A window the page's height shows
+        every chart at once, and the screenshot is taken of what is already drawn."""
+        height = int(self.page.evaluate("() => document.documentElement.scrollHeight"))
+        self.page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, 1000)})
+        self.page.wait_for_function(
+            """n => document.querySelectorAll('[data-test="chart-container"]').length >= n
+                && !document.querySelector('[data-test="loading-indicator"]')""",
+            arg=charts,
+            timeout=timeout,
+        )
+        self.page.wait_for_timeout(1500)  # ECharts animates its series in
 
     def close(self) -> None:
         self.context.close()
@@ -143,7 +199,7 @@ def _save_screenshots(page: Any, output_dir: Path, slug: str) -> Path:
     from PIL import Image
 
     shot = output_dir / f"dashboard_{slug}.png"
-    page.screenshot(path=str(shot), full_page=True)
+    page.screenshot(path=str(shot))  # the window already holds the whole page
     small = output_dir / "docs" / f"dashboard_{slug}.png"
     small.parent.mkdir(exist_ok=True)
     with Image.open(shot) as image:
@@ -185,6 +241,7 @@ def test_every_dashboard_renders_the_pipelines_data(
                 rows = _rows(response)
                 assert rows, f"{slug}: {stem} shows an empty frame"
                 data[stem] = rows
+            session.fit_to_page(len(stems))
             errors = session.page.locator('[data-test="chart-error"], .alert-danger')
             assert errors.count() == 0, errors.all_inner_texts()[:3]
             shot = _save_screenshots(session.page, output_dir, slug)
@@ -243,8 +300,8 @@ def test_roles_see_their_subsets_in_the_browser(
     def visit(user: str, slug: str) -> dict[str, tuple[int, list, str] | None]:
         session = Session(browser, info, user, DEMO_PASSWORD)
         try:
-            # A refused chart may never query: do not wait the full time for it.
-            responses, _ = session.open(slug, len(boards[slug]), wait=60)
+            # A refused chart may never query: stop once the page has gone quiet.
+            responses, _ = session.open(slug, len(boards[slug]), wait=60, quiet=8)
             out: dict[str, tuple[int, list, str] | None] = {}
             for stem in boards[slug]:
                 response = responses.get(ids[titles[stem]])

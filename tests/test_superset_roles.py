@@ -49,9 +49,11 @@ ACTIVE = "status = 'active'"
 
 
 def table(name: str, owner: str, share_class: str, readers: list[str] | None = None,
-          row_filters: dict[str, str] | None = None) -> TablePolicy:  # fmt: skip
+          row_filters: dict[str, str] | None = None,
+          district_offices: bool = False) -> TablePolicy:  # fmt: skip
     readers = readers or (DEPARTMENTS if share_class == "unconditional" else [owner])
-    return TablePolicy(f"marts.{name}", owner, share_class, sorted(readers), [], row_filters or {})
+    return TablePolicy(f"marts.{name}", owner, share_class, sorted(readers), [],
+                       row_filters or {}, district_offices)  # fmt: skip
 
 
 def make_policy(*, complaint_readers: tuple[str, ...] = ("urban_management",)) -> AccessPolicy:
@@ -63,8 +65,10 @@ def make_policy(*, complaint_readers: tuple[str, ...] = ("urban_management",)) -
     tables = [
         table("dim_geography", "civil_affairs", "unconditional"),
         table("fct_center_hourly_arrivals", "administrative_service_center", "unconditional"),
+        # The hotline's work orders: district offices handle their own district's.
         table("fct_complaint", "hotline_12345", "conditional",
-              ["hotline_12345", "data_bureau", *complaint_readers], complaint_filters),
+              ["hotline_12345", "data_bureau", *complaint_readers], complaint_filters,
+              district_offices=True),
         table("fct_licence", "market_supervision", "unconditional", row_filters=licence_filters),
         table("fct_source_quality", "data_bureau", "not_shared"),
         table("fct_warning_status", "emergency_management", "unconditional"),
@@ -229,8 +233,10 @@ def test_district_offices_read_shared_marts_with_a_district_code() -> None:
     assert any("not a plain code" in w for w in state.warnings)
     for code in DISTRICTS:
         role = state.roles[f"district_{code}"]
-        # fct_complaint is conditional, fct_center_hourly_arrivals has no district_code.
-        assert role.marts == ("dim_geography", "fct_licence", "fct_warning_status")
+        # fct_complaint is conditional but opened to district offices (their own rows);
+        # fct_center_hourly_arrivals has no district_code.
+        assert role.marts == ("dim_geography", "fct_complaint", "fct_licence",
+                              "fct_warning_status")  # fmt: skip
         assert not role.sqllab
         local = state.filters[f"citylake:district_{code}"]
         assert (local.clause, local.marts) == (f"district_code = '{code}'", role.marts)
@@ -285,6 +291,7 @@ SEES = {
     "Planner": {"fct_center_hourly_arrivals": None},
     "district_339902": {
         "dim_geography": "district_code = '339902'",
+        "fct_complaint": "district_code = '339902'",
         "fct_licence": f"{ACTIVE} and district_code = '339902'",
         "fct_warning_status": "district_code = '339902'",
     },

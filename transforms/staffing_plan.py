@@ -32,6 +32,8 @@ from citylake.settings import load_settings
 from citylake.staffing import dedicated_plan, pooled_plan, required_counters
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pyspark.sql import DataFrame
 
 __all__ = [
@@ -234,25 +236,37 @@ def _hourly(forecast: DataFrame) -> DataFrame:
     )
 
 
+def _per_center_day(
+    forecast: DataFrame,
+    plan: Callable[[pd.DataFrame, StaffingTargets], pd.DataFrame],
+    schema: str,
+    default: StaffingTargets | None,
+    centers: dict[str, StaffingTargets] | None,
+) -> DataFrame:
+    """Run ``plan`` on each centre-day of the hourly forecast with that centre's targets."""
+    from pyspark.sql import functions as F
+
+    default = default or StaffingTargets()
+    centers = centers or {}
+
+    # A plain function (not functools.partial) so pyspark can read its pandas type hints.
+    def plan_group(group: pd.DataFrame) -> pd.DataFrame:
+        return plan(group, centers.get(str(group["center_id"].iloc[0]), default))
+
+    return (
+        _hourly(forecast)
+        .groupBy("center_id", F.to_date("forecast_hour"))
+        .applyInPandas(plan_group, schema=schema)
+    )
+
+
 def staffing_plan(
     forecast: DataFrame,
     default: StaffingTargets | None = None,
     centers: dict[str, StaffingTargets] | None = None,
 ) -> DataFrame:
     """Both plans per centre and forecast hour from the hourly forecast rows."""
-    from pyspark.sql import functions as F
-
-    default = default or StaffingTargets()
-    centers = centers or {}
-    hourly = _hourly(forecast)
-
-    # A plain function (not functools.partial) so pyspark can read its pandas type hints.
-    def plan_group(group: pd.DataFrame) -> pd.DataFrame:
-        return plan_center_day(group, centers.get(str(group["center_id"].iloc[0]), default))
-
-    return hourly.groupBy("center_id", F.to_date("forecast_hour")).applyInPandas(
-        plan_group, schema=PLAN_SCHEMA
-    )
+    return _per_center_day(forecast, plan_center_day, PLAN_SCHEMA, default, centers)
 
 
 def what_if(
@@ -261,18 +275,7 @@ def what_if(
     centers: dict[str, StaffingTargets] | None = None,
 ) -> DataFrame:
     """The what-if table per centre, hour and service-level target."""
-    from pyspark.sql import functions as F
-
-    default = default or StaffingTargets()
-    centers = centers or {}
-    hourly = _hourly(forecast)
-
-    def plan_group(group: pd.DataFrame) -> pd.DataFrame:
-        return what_if_center_day(group, centers.get(str(group["center_id"].iloc[0]), default))
-
-    return hourly.groupBy("center_id", F.to_date("forecast_hour")).applyInPandas(
-        plan_group, schema=WHAT_IF_SCHEMA
-    )
+    return _per_center_day(forecast, what_if_center_day, WHAT_IF_SCHEMA, default, centers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,7 +84,19 @@ def evaluate_complaints(
                 f"{h.recall:.2f}" if not math.isnan(h.recall) else "-",
             )  # fmt: skip
         console.print(table)
-    evidence = _evidence(settings)
+    routing = _mart(settings, "fct_complaint_routing")
+    if routing is not None:
+        r = ev.score_routing(routing, truth)
+        console.print(
+            f"Routing (held-out, {r.closed} closed): {r.routed_up:.0%} sent straight past the "
+            f"community, {r.right:.1%} of them to the truly competent level; over-routed "
+            f"{r.over_routed:.1%}. Saved {r.hops_saved:,} hops and {r.hours_saved:,.0f} h of "
+            f"the {r.hours_before_competent:,.0f} h the log's lower levels held them "
+            f"({r.hours_saved / r.hours_before_competent:.0%} of what perfect routing saves)."
+            if r.closed and r.hours_before_competent
+            else "Routing: no held-out closed complaints to score."
+        )
+    evidence = _mart(settings, "fct_complaint_evidence")
     if evidence is not None:
         e = ev.score_evidence(evidence, settings.truth_root)
         console.print(
@@ -112,8 +124,8 @@ def evaluate_complaints(
         console.print(table)
 
 
-def _evidence(settings: object) -> object:
-    """``fct_complaint_evidence`` from the serving file, or None before the first run."""
+def _mart(settings: object, mart: str) -> object:
+    """A mart from the serving file, or None before the first run built it."""
     import duckdb
 
     path = settings.serving_db  # type: ignore[attr-defined]
@@ -121,6 +133,6 @@ def _evidence(settings: object) -> object:
         return None
     with duckdb.connect(str(path), read_only=True) as con:
         try:
-            return con.execute("select * from marts.fct_complaint_evidence").df()
+            return con.execute(f"select * from marts.{mart}").df()
         except duckdb.CatalogException:
             return None

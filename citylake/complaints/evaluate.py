@@ -226,3 +226,32 @@ def score_evidence(evidence: pd.DataFrame, truth_root: Path) -> EvidenceScore:
         with_link,
         len(causal) / with_link if with_link else math.nan,
     )
+
+
+@dataclass(frozen=True)
+class RoutingScore:
+    closed: int  # held-out complaints closed in the log
+    routed_up: float  # share routed past the community
+    right: float  # of those, share whose routed level is the truly competent one
+    over_routed: float  # share of all closed sent above the level that closed them
+    hops_saved: int
+    hours_saved: float
+    hours_before_competent: float  # what routing every one right would save
+
+
+def score_routing(routing: pd.DataFrame, truth: pd.DataFrame) -> RoutingScore:
+    """``fct_complaint_routing`` on the held-out closed complaints, against the truth."""
+    held = routing[routing["is_out_of_sample"] & (routing["route_outcome"] != "open")]
+    held = held.merge(truth[["complaint_id", "competent_level"]], on="complaint_id")
+    if held.empty:
+        return RoutingScore(0, math.nan, math.nan, math.nan, 0, 0.0, 0.0)
+    up = held[held["routed_level"] != "community"]
+    return RoutingScore(
+        len(held),
+        len(up) / len(held),
+        float((up["routed_level"] == up["competent_level"]).mean()) if len(up) else math.nan,
+        float((held["route_outcome"] == "over_routed").mean()),
+        int(held["hops_saved"].sum()),
+        float(held["hours_saved"].sum()),
+        float(held["hours_before_competent"].sum()),
+    )

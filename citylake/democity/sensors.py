@@ -261,6 +261,21 @@ def _event_row(
     }
 
 
+def _fault_row(
+    ctx: CityContext, number: int, kind: str, station: Station, i: int, length: int, detail: str
+) -> dict[str, object]:
+    """The truth's record of one planted fault: readings ``i`` .. ``i + length - 1``."""
+    return {
+        "fault_id": f"SF-{number:03d}",
+        "kind": kind,
+        "station_id": station.station_id,
+        "ts_from": _ts(ctx, i),
+        "ts_to": _ts(ctx, i + length - 1),
+        "file": f"rain_{_ts(ctx, i).date().isoformat()}.ndjson",
+        "detail": detail,
+    }
+
+
 def _faults(
     ctx: CityContext, stations: list[Station], busy_rows: list[dict[str, object]]
 ) -> tuple[
@@ -305,17 +320,7 @@ def _faults(
             else:
                 late[si, i] = rng.randint(3, 12)
                 detail = f"written after the readings of the next {late[si, i]} intervals"
-            rows.append(
-                {
-                    "fault_id": f"SF-{len(rows) + 1:03d}",
-                    "kind": kind,
-                    "station_id": stations[si].station_id,
-                    "ts_from": _ts(ctx, i),
-                    "ts_to": _ts(ctx, i + length - 1),
-                    "file": f"rain_{_ts(ctx, i).date().isoformat()}.ndjson",
-                    "detail": detail,
-                }
-            )
+            rows.append(_fault_row(ctx, len(rows) + 1, kind, stations[si], i, length, detail))
     return dropped, duplicate, late, rows
 
 
@@ -352,15 +357,7 @@ def _gauge_faults(
                 rain[si, i : i + length] = burst
                 detail = f"{sum(burst) / 10} mm in {length * 5} minutes that no other gauge saw"
             rows.append(
-                {
-                    "fault_id": f"SF-{first_id + len(rows):03d}",
-                    "kind": kind,
-                    "station_id": stations[si].station_id,
-                    "ts_from": _ts(ctx, i),
-                    "ts_to": _ts(ctx, i + length - 1),
-                    "file": f"rain_{_ts(ctx, i).date().isoformat()}.ndjson",
-                    "detail": detail,
-                }
+                _fault_row(ctx, first_id + len(rows), kind, stations[si], i, length, detail)
             )
     return rows
 

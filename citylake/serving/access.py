@@ -8,10 +8,14 @@ Every mart declares in its dbt config::
       allowed_departments: [...]   # conditional only: who besides the owner may read
       pii: [columns]               # columns holding personal data (pseudonyms, masks)
       row_filter: <SQL predicate> | {department: <SQL predicate>}   # optional
+      district_offices: own_rows   # optional: each district office reads its district's rows
 
 Readers follow from the class: unconditional = every department; conditional = the
 owner and the departments named; not_shared = the owner only. ``row_filter`` restricts
 the rows other readers see (a string applies to every reader but the owner). Models in
+``district_offices: own_rows`` lets each district office (a dashboard role, not a
+department) read the rows whose ``district_code`` is its own, whatever the class: the
+hotline's work orders are the district's to handle. Models in
 the ``restricted`` schema hold raw identifiers: no serving role reads them. Staging and
 bronze are not served to anyone.
 
@@ -28,7 +32,11 @@ from pathlib import Path
 from typing import Any
 
 SHARE_CLASSES = ("unconditional", "conditional", "not_shared")
-META_KEYS = frozenset({"owner", "share_class", "allowed_departments", "pii", "row_filter"})
+META_KEYS = frozenset(
+    {"owner", "share_class", "allowed_departments", "pii", "row_filter", "district_offices"}
+)
+DISTRICT_COLUMN = "district_code"
+OWN_ROWS = "own_rows"
 # Keys other configs legitimately put into a mart's meta (not part of the access contract).
 OTHER_META_KEYS = frozenset({"export_to_lake"})
 SERVED_SCHEMAS = ("marts",)
@@ -54,6 +62,8 @@ class TablePolicy:
     pii: list[str] = field(default_factory=list)
     # department -> SQL predicate applied to that department's reads
     row_filters: dict[str, str] = field(default_factory=dict)
+    # district offices read their own district's rows (``meta.district_offices: own_rows``)
+    district_offices: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,13 @@ def _table_policy(node: dict[str, Any], departments: list[str]) -> TablePolicy:
         raise AccessPolicyError(f"{where}: meta.row_filter must be a SQL predicate or a mapping")
     for department, predicate in row_filters.items():
         _check_predicate(predicate, f"{where}: meta.row_filter for {department}")
+    offices = meta.get("district_offices")
+    if offices not in (None, OWN_ROWS):
+        raise AccessPolicyError(f"{where}: meta.district_offices must be {OWN_ROWS!r}")
+    if offices and columns and DISTRICT_COLUMN not in columns:
+        raise AccessPolicyError(
+            f"{where}: meta.district_offices needs a documented {DISTRICT_COLUMN} column"
+        )
     return TablePolicy(
         table=name,
         owner=owner,
@@ -175,6 +192,7 @@ def _table_policy(node: dict[str, Any], departments: list[str]) -> TablePolicy:
         readers=readers,
         pii=pii,
         row_filters=row_filters,
+        district_offices=offices == OWN_ROWS,
     )
 
 

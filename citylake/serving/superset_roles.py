@@ -3,7 +3,8 @@
 ``derive_roles`` (pure) turns ``access_policy.json`` and the districts of
 ``marts.dim_geography`` into roles: ``dept_<department>`` (the marts the policy lets it
 read, its row filters as RLS filters, SQL Lab on exactly those tables), ``district_<code>``
-(unconditionally shared marts with ``district_code``, filtered to the district),
+(unconditionally shared marts with ``district_code`` and the marts whose meta says
+``district_offices: own_rows``, filtered to the district),
 ``Planner`` and ``EmergencyManager`` (the unconditionally shared marts of their trade) and
 ``DataEngineer`` (every served mart, SQL Lab). Each starts from Superset's ``Gamma`` (log
 in, dashboards, charts); SQL Lab roles add its ``sql_lab`` set. Data access is only ever
@@ -32,14 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from citylake.serving.access import AccessPolicy, TablePolicy, load_policy
+from citylake.serving.access import DISTRICT_COLUMN, AccessPolicy, TablePolicy, load_policy
 from citylake.serving.superset import SupersetError
 from citylake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "marts"
-DISTRICT_COLUMN = "district_code"
 DEPARTMENT_PREFIX, DISTRICT_PREFIX = "dept_", "district_"
 PLANNER, EMERGENCY_MANAGER, DATA_ENGINEER = "Planner", "EmergencyManager", "DataEngineer"
 # Marts (fnmatch patterns) of the function roles; DataEngineer reads everything served.
@@ -126,8 +126,13 @@ def derive_roles(
         state.add(role, "function", grants, sqllab=False)
     state.add(DATA_ENGINEER, "function", dict.fromkeys(marts), sqllab=True)
 
-    local = {m: rf for m, (ok, rf) in outsiders.items()
-             if ok and DISTRICT_COLUMN in columns.get(m, ())}  # fmt: skip
+    # Marts opened to district offices by their meta: the district filter below is the whole
+    # restriction, unless the mart is also shared under a filter (then both apply).
+    local: dict[str, str | None] = {
+        m: None for m, t in marts.items()
+        if t.district_offices and DISTRICT_COLUMN in columns.get(m, ())}  # fmt: skip
+    local |= {m: rf for m, (ok, rf) in outsiders.items()
+              if ok and DISTRICT_COLUMN in columns.get(m, ())}  # fmt: skip
     for code in sorted(set(districts)):
         if not _SAFE_CODE.fullmatch(code):
             state.warnings.append(f"district code {code!r} is not a plain code; no role made")
