@@ -3,7 +3,8 @@
 The suite says, per source: declared columns present, not-null for non-nullable columns,
 compound uniqueness of the primary key, allowed values, numeric ranges, regexes, and the
 identifier checksums. Row-level results name the failing ``_row_number`` values, which is
-what quarantine needs.
+what quarantine needs; failures of severity ``warning`` (identifier checksums off the key)
+come back apart, as flags on rows that land.
 """
 
 from __future__ import annotations
@@ -30,9 +31,22 @@ BATCH_SEQ = "_batch_seq"
 @dataclass
 class BatchValidation:
     row_failures: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # (batch seq, row)
+    # Failed expectations of severity "warning": the row lands, flagged (see FLAG_SEVERITY).
+    row_flags: dict[tuple[int, int], list[str]] = field(default_factory=dict)
     batch_failures: list[str] = field(default_factory=list)  # expectations without row detail
     expectations: int = 0
     success: bool = True
+
+
+# An identifier that fails its checksum (or disagrees with the birth date beside it) on a
+# column that is not the source's key is a flag, not a reason to quarantine: the record is
+# still somebody's, and entity resolution exists for exactly those records. GX's own
+# severity carries the distinction into its results and Data Docs.
+FLAG_SEVERITY = "warning"
+
+
+def _flag_or_fail(column: str, source: Source) -> dict[str, Any]:
+    return {} if column in source.primary_key else {"severity": FLAG_SEVERITY}
 
 
 def build_expectations(source: Source) -> list[Any]:
@@ -73,14 +87,24 @@ def build_expectations(source: Source) -> list[Any]:
                 gx.expectations.ExpectColumnValuesToMatchRegex(column=f.name, regex=f.regex)
             )
         if f.identity == IdentityKind.resident_id:
-            found.append(custom.ExpectColumnValuesToBeValidResidentId(column=f.name))
+            found.append(
+                custom.ExpectColumnValuesToBeValidResidentId(
+                    column=f.name, **_flag_or_fail(f.name, source)
+                )
+            )
         elif f.identity == IdentityKind.uscc:
-            found.append(custom.ExpectColumnValuesToBeValidUscc(column=f.name))
+            found.append(
+                custom.ExpectColumnValuesToBeValidUscc(
+                    column=f.name, **_flag_or_fail(f.name, source)
+                )
+            )
         elif f.identity == IdentityKind.phone:
             found.append(custom.ExpectColumnValuesToBeValidMobile(column=f.name))
     for born, resident_id in source.birth_date_pairs:
         found.append(
-            custom.ExpectColumnPairBirthDateToMatchResidentId(column_A=born, column_B=resident_id)
+            custom.ExpectColumnPairBirthDateToMatchResidentId(
+                column_A=born, column_B=resident_id, **_flag_or_fail(resident_id, source)
+            )
         )
     return found
 
@@ -235,18 +259,23 @@ class Validator:
         )
         outcome = BatchValidation(expectations=len(result.results), success=bool(result.success))
         failures: dict[tuple[int, int], list[str]] = defaultdict(list)
+        flags: dict[tuple[int, int], list[str]] = defaultdict(list)
         for res in result.results:
             if res.success:
                 continue
             name = _describe(res.expectation_config)
+            # FailureSeverity is a str enum: compare its value, not its str().
+            flag = getattr(res.expectation_config, "severity", None) == FLAG_SEVERITY
             rows = (res.result or {}).get("unexpected_index_list")
             if rows:
+                into = flags if flag else failures
                 for item in rows:
-                    failures[int(item[BATCH_SEQ]), int(item[ROW_ID])].append(name)
+                    into[int(item[BATCH_SEQ]), int(item[ROW_ID])].append(name)
             else:
                 error = _exception_message(res.exception_info or {})
                 outcome.batch_failures.append(f"{name}: {error}" if error else name)
         outcome.row_failures = dict(failures)
+        outcome.row_flags = dict(flags)
         return outcome
 
     def build_docs(self) -> Path | None:

@@ -337,11 +337,13 @@ def test_a_source_database_that_is_down_fails_that_source_only(
         admin.dispose()
 
 
-def test_a_birth_date_contradicting_the_resident_id_is_quarantined(
+def test_a_birth_date_contradicting_the_resident_id_lands_flagged(
     settings: Settings, validator
 ) -> None:
     """The column-pair expectation (birth_date vs positions 7-14 of resident_id), in any of
-    the date formats departments key; a malformed ID is the checksum's finding, not this one's."""
+    the date formats departments key; a malformed ID is the checksum's finding, not this one's.
+    Neither quarantines the dose (resident_id is not its key): it lands with the finding in
+    ``_flags``, for entity resolution to link the child despite the typo."""
     folder = settings.sources_root / "health" / "vaccination"
     folder.mkdir(parents=True)
     born = date(2025, 3, 7)
@@ -368,11 +370,11 @@ def test_a_birth_date_contradicting_the_resident_id_is_quarantined(
     ]
     write(folder, "vaccination_2026-09-07.csv", lines, "gb18030")
     report = ingest_source("health_vaccination", settings, validator=validator)
-    assert (report.received, report.landed, report.quarantined) == (9, 5, 4)
-    reasons = {
-        r["_row_number"]: r["reasons"]
-        for r in lake.read_table(settings.quarantine_path("health_vaccination")).to_pylist()
-    }
+    assert (report.received, report.landed, report.quarantined) == (9, 9, 0)
+    assert report.flagged == 4
+    bronze = lake.read_table(settings.bronze_path("health_vaccination")).to_pylist()
+    reasons = {r["_row_number"]: r["_flags"] for r in bronze if r["_flags"]}
+    assert sorted(reasons) == [6, 7, 9, 10]
     pair = "expect_column_pair_birth_date_to_match_resident_id(column_A=birth_date, column_B=resident_id)"
     assert reasons[6] == pair and reasons[7] == pair
     checksum = "expect_column_values_to_be_valid_resident_id(column=resident_id)"

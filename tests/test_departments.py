@@ -24,6 +24,7 @@ from citylake.democity.departments import (
     truth_tables,
 )
 from citylake.democity.departments.dirt import to_traditional
+from citylake.democity.departments.world import NEWBORN_PREFIX, OUTSIDER_PREFIX
 from citylake.democity.enterprises import (
     LEGACY_ONLY_SHARE,
     USCC_REFORM,
@@ -32,10 +33,12 @@ from citylake.democity.enterprises import (
     legacy_registration_check_digit,
     make_legacy_registration,
 )
+from citylake.entities.evaluate import NON_CITIZEN_PREFIXES
 from citylake.identity import is_valid_resident_id, is_valid_uscc
 
 START, DAYS, SCALE, SEED = date(2026, 9, 14), 14, 0.3, 5
 IDENTIFIER_KINDS = {"check_char", "transposed", "fullwidth", "trailing_space", "lowercase_x"}
+PERSON_PREFIXES = (OUTSIDER_PREFIX, NEWBORN_PREFIX)
 
 
 def city(seed: int = SEED, days: int = DAYS, scale: float = SCALE) -> CityContext:
@@ -104,7 +107,9 @@ def test_truth_covers_every_record(outputs: dict[str, SourceOutput], world: Worl
             assert t["citizen_id"] is None or t["citizen_id"] in citizens
             assert t["enterprise_id"] is None or t["enterprise_id"] in firms
             for link in t["links"]:
-                assert link["citizen_id"] is None or link["citizen_id"] in citizens
+                # Outsiders and newborns are persons of no household: their own ids.
+                person = link["citizen_id"]
+                assert person is None or person in citizens or person.startswith(PERSON_PREFIXES)
                 assert link["enterprise_id"] is None or link["enterprise_id"] in firms
     tables = truth_tables(outputs, world)
     assert set(tables) == set(TRUTH_SCHEMAS)
@@ -193,7 +198,9 @@ def test_resident_ids_belong_to_the_linked_citizens(
     for source_id, out in outputs.items():
         names = fields_of(source_id, IdentityKind.resident_id)
         for record, t in zip(out.records, out.truth, strict=True):
-            linked = {by_id[x["citizen_id"]].resident_id for x in t["links"] if x["citizen_id"]}
+            linked = {
+                by_id[x["citizen_id"]].resident_id for x in t["links"] if x["citizen_id"] in by_id
+            }
             damaged = {c["field"] for c in t["corruptions"]}
             for name in names & set(record):
                 value = record[name]
@@ -345,3 +352,8 @@ def test_scale_one_generates_quickly() -> None:
     register = outputs["msa_enterprise_registration"].truth
     arrived = {t["enterprise_id"]: t["delivered_on"] for t in register}
     assert all(arrived[e.enterprise_id] >= e.established_on for e in new)
+
+
+def test_the_scorer_knows_the_ids_of_people_who_are_no_citizens() -> None:
+    """citylake evaluate entities counts outsiders and newborns apart by these prefixes."""
+    assert PERSON_PREFIXES == NON_CITIZEN_PREFIXES

@@ -160,13 +160,22 @@ def test_sql_source_is_incremental_by_cursor(settings: Settings, validator) -> N
 
     for seq in range(1, 6):
         add(seq)
-    add(
-        6, resident_id="110101199003071235"
-    )  # the check char is 3 (S = 174, 174 mod 11 = 9): quarantined
-    assert ingest_source("svc_queue_tickets", settings, validator=validator).landed == 5
+    # The check char should be 3 (S = 174, 174 mod 11 = 9): the ticket is still somebody's,
+    # so it lands, flagged, rather than being quarantined.
+    add(6, resident_id="110101199003071235")
+    first = ingest_source("svc_queue_tickets", settings, validator=validator)
+    assert (first.landed, first.flagged, first.quarantined) == (6, 1, 0)
+    flags = {
+        r["ticket_id"]: r["_flags"]
+        for r in lake.read_table(settings.bronze_path("svc_queue_tickets")).to_pylist()
+    }
+    assert flags["T6"] == "expect_column_values_to_be_valid_resident_id(column=resident_id)"
+    assert all(flags[f"T{n}"] is None for n in range(1, 6))
     add(7)
     again = ingest_source("svc_queue_tickets", settings, validator=validator)
     assert (again.received, again.landed) == (1, 1)
-    assert bronze_rows(settings, "svc_queue_tickets") == 6
-    assert lake.read_table(settings.quarantine_path("svc_queue_tickets")).num_rows == 1
+    assert bronze_rows(settings, "svc_queue_tickets") == 7
+    assert lake.read_table(settings.quarantine_path("svc_queue_tickets")).num_rows == 0
+    entries = ledger.read(settings).to_pylist()
+    assert [e["rows_flagged"] for e in entries] == [1, 0]
     con.close()

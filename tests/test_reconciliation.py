@@ -10,6 +10,7 @@ delivered; and a second ingest of everything adds nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,10 @@ from citylake.landing import BatchHeldError, SourceReport, ingest_source, ledger
 from citylake.settings import load_settings
 
 pytestmark = pytest.mark.slow
+# The findings that flag a row instead of quarantining it (quality.validate.FLAG_SEVERITY).
+IDENTIFIER_FINDING = re.compile(
+    r"expect_column_(values_to_be_valid_(resident_id|uscc)|pair_birth_date_to_match_resident_id)\("
+)
 
 
 def _ingest_all(settings, validator) -> tuple[dict[str, SourceReport], dict[str, str]]:
@@ -78,6 +83,7 @@ def test_whole_city_reconciles_and_reingest_adds_nothing(
 
         # 3. Bronze and quarantine hold exactly what the ledger says, batch by batch.
         totals = {"landed": 0, "quarantined": 0, "held": int(entries["rows_held"].sum())}
+        flagged = 0
         for source_id, source in catalog.items():
             mine = entries[entries["source_id"] == source_id]
             bronze = lake.read_table(settings.bronze_path(source_id))
@@ -106,8 +112,24 @@ def test_whole_city_reconciles_and_reingest_adds_nothing(
             if quarantine.num_rows:  # every quarantined row says why and keeps its raw values
                 assert pc.min(pc.utf8_length(quarantine["reasons"])).as_py() > 0
                 assert pc.min(pc.utf8_length(quarantine["raw_record"])).as_py() > 0
+                # An identifier failing its checksum off the key is never the only reason.
+                only_flags = [
+                    r for r in quarantine["reasons"].to_pylist()
+                    if all(IDENTIFIER_FINDING.match(part) for part in r.split("; "))
+                ]  # fmt: skip
+                assert not only_flags, (source_id, only_flags[:3])
+            # 3b. Flagged rows landed, each naming its finding; the ledger counts them.
+            mine = entries[entries["source_id"] == source_id]
+            flags = (
+                bronze["_flags"].drop_null().to_pylist() if "_flags" in bronze.schema.names else []
+            )
+            assert len(flags) == int(mine["rows_flagged"].sum()), source_id
+            assert all(IDENTIFIER_FINDING.match(f) for f in flags), (source_id, flags[:3])
+            flagged += len(flags)
         assert sum(totals.values()) == int(entries["rows_received"].sum())
         assert totals["landed"] > 0 and totals["quarantined"] > 0
+        # The demo city mistypes identifiers: those records land flagged, not quarantined.
+        assert flagged > 0
 
         # 4. Exactly once: ingesting everything again lands nothing new.
         again, _ = _ingest_all(settings, validator)
@@ -122,5 +144,5 @@ def test_whole_city_reconciles_and_reingest_adds_nothing(
     print(
         f"reconciled {len(entries)} batches of {len(catalog)} sources: "
         f"received {int(entries['rows_received'].sum())} = landed {totals['landed']} "
-        f"+ quarantined {totals['quarantined']} + held {totals['held']}"
+        f"+ quarantined {totals['quarantined']} + held {totals['held']} ({flagged} landed flagged)"
     )

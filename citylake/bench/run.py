@@ -247,8 +247,15 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="time the Superset dashboards in Chromium (smallest scale)",
     )
+    parser.add_argument(
+        "--febrl",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the citizen linker on FEBRL3 beside Splink's own model",
+    )
     parser.add_argument("--output", default=str(load_settings().project_dir / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
+    febrl_lines = ""
     latency_lines: list[str] = []
     rows: list[Row] = []
     forecast_rows: list[forecasts.ForecastBench] = []
@@ -278,6 +285,11 @@ def main(argv: list[str] | None = None) -> None:
 
         url = load_settings().mqtt_url or "mqtt://127.0.0.1:1883"
         latency_lines = warnings_latency.markdown(warnings_latency.measure(2.0, url))
+    if args.febrl:
+        print("benchmarking entity resolution on FEBRL3...", flush=True)
+        from citylake.bench import febrl
+
+        febrl_lines = febrl.markdown(febrl.measure())
     if args.big_csv_mb:
         print(f"benchmarking a {args.big_csv_mb} MB CSV...", flush=True)
         rows += bench_big_csv(args.big_csv_mb)
@@ -288,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     flags += " --no-warehouse" if args.no_warehouse else ""
     flags += "" if args.warnings_latency else " --no-warnings-latency"
     flags += "" if args.dashboards else " --no-dashboards"
+    flags += "" if args.febrl else " --no-febrl"
     command = f"python -m citylake.bench {flags}"
     if argv is None and sys.argv[1:] == []:
         command = f"make bench  # {command}"
@@ -298,6 +311,8 @@ def main(argv: list[str] | None = None) -> None:
         text += "\n".join(latency_lines) + "\n"
     if _dashboard_lines:
         text += "\n".join(_dashboard_lines) + "\n"
+    if febrl_lines:
+        text += "\n" + febrl_lines + "\n"
     write(Path(args.output), text)
     print(text)
 

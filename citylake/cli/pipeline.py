@@ -33,8 +33,8 @@ def ingest(
         try:
             report = ingest_one(source_id)
             console.print(
-                f"{source_id}: received {report.received}, landed {report.landed}, "
-                f"quarantined {report.quarantined}"
+                f"{source_id}: received {report.received}, landed {report.landed} "
+                f"({report.flagged} flagged), quarantined {report.quarantined}"
             )
         except BatchHeldError as exc:
             failed = True
@@ -85,11 +85,13 @@ def print_summary() -> None:
 
     settings = load_settings()
     result = collect(settings)
-    table = Table("source", "batches", "received", "landed", "quarantined", "held", title="Landing")
+    table = Table(
+        "source", "batches", "received", "landed", "flagged", "quarantined", "held",
+        title="Landing (flagged rows landed, with an identifier failing its checksum)",
+    )  # fmt: skip
     for s in result.sources:
-        table.add_row(
-            s.source_id, *(str(v) for v in (s.batches, s.received, s.landed, s.quarantined, s.held))
-        )
+        counts = (s.batches, s.received, s.landed, s.flagged, s.quarantined, s.held)
+        table.add_row(s.source_id, *(str(v) for v in counts))
     console.print(table)
     marts = Table(
         "mart", "rows", title=f"Warehouse ({result.models_built} models in {settings.serving_db})"

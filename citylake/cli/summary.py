@@ -16,6 +16,7 @@ class SourceCounts:
     landed: int
     quarantined: int
     held: int
+    flagged: int = 0  # of the landed
 
 
 @dataclass
@@ -68,6 +69,7 @@ def collect(settings: Settings | None = None) -> RunSummary:
             landed=("rows_landed", "sum"),
             quarantined=("rows_quarantined", "sum"),
             held=("rows_held", "sum"),
+            flagged=("rows_flagged", "sum"),
         )
         summary.sources = [
             SourceCounts(str(sid), *(int(v) for v in row)) for sid, row in grouped.iterrows()

@@ -2,12 +2,20 @@
 
 1. **Deterministic**: mentions carrying a valid resident ID (GB 11643 checksum) are one
    citizen per ID (rule ``resident_id``, probability 1). Nothing else ever merges two
-   different valid IDs.
+   different valid IDs. A mention whose ID fails its checksum (it lands flagged) is
+   *repaired* when exactly one valid ID seen among the mentions explains the typo: the
+   same first 17 characters (a wrong check character) or two adjacent characters
+   swapped (rule ``resident_id_repaired``); otherwise it goes on as ID-less.
 2. **Probabilistic** (Splink, DuckDB backend by default): a mention without a valid ID is
    compared with the other mentions that share its name (as pinyin, so homophone typos,
-   traditional characters and romanized names meet), its phone or its birth date. The
+   traditional characters and romanized names meet), its phone, its birth date, its
+   address, or parts of its name with parts of its birth date or address
+   (:data:`PREDICTION_BLOCKS`, so a pair with typos in two fields still meets). The
    model's m probabilities come from the pairs that share a valid ID (a free labelled
-   set), u probabilities from random pairs, the prior from the labelled share.
+   set); where fewer than :data:`MIN_LABELLED_PAIRS` exist (a department whose records
+   carry no IDs, or FEBRL3 in ``citylake.bench.febrl``), from expectation maximisation
+   over :data:`TRAINING_BLOCKS`. u probabilities come from random pairs, the prior from
+   the labelled share.
 3. **Constrained clustering**: an ID-less mention joins the citizen (anchor) of its best
    scoring partner at or above :data:`THRESHOLD` (rule ``splink``), directly or through
    another ID-less mention already attached (rule ``splink_transitive``). Mentions that
@@ -68,10 +76,37 @@ def _birth_from_id(rid: str) -> str | None:
         return None
 
 
-def features(mentions: pd.DataFrame) -> pd.DataFrame:
-    """The comparison columns Splink sees, one row per mention."""
+def _swaps(rid: str) -> set[str]:
+    return {rid[:i] + rid[i + 1] + rid[i] + rid[i + 2 :] for i in range(len(rid) - 1)}
+
+
+def repaired_ids(mentions: pd.DataFrame) -> pd.Series:
+    """For each mention whose resident ID fails its checksum, the one valid ID among the
+    mentions that explains the typo (same first 17 characters, or two adjacent characters
+    swapped); None when no valid ID or more than one does."""
+    valid = mentions["resident_id_is_valid"].fillna(False).astype(bool)
+    raw = mentions["resident_id"]
+    known = set(raw[valid].dropna())
+    by_first17: dict[str, set[str]] = {}
+    for rid in known:
+        by_first17.setdefault(rid[:17], set()).add(rid)
+
+    def repair(rid: object) -> str | None:
+        if not isinstance(rid, str) or len(rid) != 18:
+            return None
+        found = by_first17.get(rid[:17], set()) | (_swaps(rid) & known)
+        return found.pop() if len(found) == 1 else None
+
+    return raw.where(~valid & raw.notna()).map(repair, na_action="ignore")
+
+
+def features(mentions: pd.DataFrame, repaired: pd.Series | None = None) -> pd.DataFrame:
+    """The comparison columns Splink sees, one row per mention (``repaired``: IDs from
+    :func:`repaired_ids`, which count as the mention's own)."""
     valid = mentions["resident_id_is_valid"].fillna(False).astype(bool)
     rid = mentions["resident_id"].where(valid)
+    if repaired is not None:
+        rid = rid.where(rid.notna(), repaired)
     birth = pd.to_datetime(mentions["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
     birth = birth.where(
         birth.notna(), rid.map(lambda r: _birth_from_id(r) if isinstance(r, str) else None)
@@ -113,7 +148,9 @@ def splink_settings(prior: float) -> Any:
             cll.ExactMatchLevel("name_zh").configure(
                 tf_adjustment_column="name_zh", label_for_charts="same characters"
             ),
-            cll.ExactMatchLevel("name_py").configure(label_for_charts="same pinyin"),
+            cll.ExactMatchLevel("name_py").configure(
+                tf_adjustment_column="name_py", label_for_charts="same pinyin"
+            ),
             cll.LevenshteinLevel("name_py", 2),
             cll.ElseLevel(),
         ],
@@ -128,16 +165,36 @@ def splink_settings(prior: float) -> Any:
             cl.ExactMatch("birth_date"),
             cl.ExactMatch("gender"),
             cl.ExactMatch("phone").configure(term_frequency_adjustments=True),
-            cl.LevenshteinAtThresholds("address", [3, 8]),
+            cl.LevenshteinAtThresholds("address", [3, 8, 16]),
         ],
         blocking_rules_to_generate_predictions=[
-            f"l.name_py = r.name_py and {some_side_without_id}",
-            f"l.phone = r.phone and {some_side_without_id}",
-            f"l.birth_date = r.birth_date and {some_side_without_id}",
+            f"{rule} and {some_side_without_id}" for rule in PREDICTION_BLOCKS
         ],
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=["rid"],
     )
+
+
+# Candidate pairs: each rule alone misses a pair whose fields it reads carry a typo, so
+# together they survive a typo in any two fields (name + birth date: phone or address
+# still meet; birth date + address: the name's start and end with the birth year or day).
+PREDICTION_BLOCKS = (
+    "l.name_py = r.name_py",
+    "l.phone = r.phone",
+    "l.birth_date = r.birth_date",
+    "l.address = r.address",
+    "substr(l.name_py, 1, 2) = substr(r.name_py, 1, 2)"
+    " and substr(l.birth_date, 1, 4) = substr(r.birth_date, 1, 4)",
+    "substr(l.name_py, -3) = substr(r.name_py, -3)"
+    " and substr(l.birth_date, 6, 5) = substr(r.birth_date, 6, 5)",
+    "substr(l.name_py, 1, 3) = substr(r.name_py, 1, 3)"
+    " and substr(l.address, 1, 6) = substr(r.address, 1, 6)",
+    "substr(l.name_py, -3) = substr(r.name_py, -3)"
+    " and substr(l.address, -8) = substr(r.address, -8)",
+)
+# Expectation maximisation's training blocks: each leaves the other fields free to learn.
+TRAINING_BLOCKS = ("l.name_py = r.name_py", "l.birth_date = r.birth_date")
+MIN_LABELLED_PAIRS = 200  # below this, m comes from EM rather than from shared IDs
 
 
 def spark_db_api(spark: Any, checkpoint_dir: str) -> Any:
@@ -146,6 +203,11 @@ def spark_db_api(spark: Any, checkpoint_dir: str) -> Any:
 
     spark.sparkContext.setCheckpointDir(checkpoint_dir)
     return SparkAPI(spark_session=spark, register_udfs_automatically=False)
+
+
+def _labelled_pairs(rid: pd.Series) -> int:
+    counts = rid.dropna().value_counts()
+    return int((counts * (counts - 1) // 2).sum())
 
 
 def _prior(rid: pd.Series) -> float:
@@ -171,8 +233,15 @@ def score_pairs(
     table = db_api.register(feats)
     linker = Linker(table, splink_settings(_prior(feats["rid"])), log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    if feats["rid"].notna().sum() > 1:
+    if _labelled_pairs(feats["rid"]) >= MIN_LABELLED_PAIRS:
         linker.training.estimate_m_from_label_column("rid")
+    else:  # too few mentions share a valid ID to learn from: learn m without labels
+        from splink.blocking_rule_library import CustomRule
+
+        for rule in TRAINING_BLOCKS:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                CustomRule(rule), estimate_without_term_frequencies=True
+            )
     # Only pairs that can link leave the backend (on Spark they are collected to the driver).
     pairs = linker.inference.predict(
         threshold_match_probability=threshold or None, warning_mode="never"
@@ -259,9 +328,15 @@ def link_citizens(
 ) -> pd.DataFrame:
     """The citizen crosswalk (:data:`CROSSWALK_COLUMNS`) for a frame of person mentions."""
     mentions = mentions.drop_duplicates("mention_id").reset_index(drop=True)
-    feats = features(mentions)
-    pairs = score_pairs(feats, db_api_factory() if db_api_factory else None, threshold=threshold)
+    repaired = repaired_ids(mentions)
+    # Splink learns m from pairs sharing a valid ID: repaired IDs are not labels.
+    pairs = score_pairs(
+        features(mentions), db_api_factory() if db_api_factory else None, threshold=threshold
+    )
+    feats = features(mentions, repaired)
     keys = cluster(feats, pairs, threshold)
+    fixed = keys["mention_id"].isin(mentions.loc[repaired.notna(), "mention_id"])
+    keys.loc[fixed, "match_rule"] = "resident_id_repaired"
     crosswalk = mentions[["mention_id", "source_id", "record_key", "role"]].merge(
         keys, on="mention_id", how="left", validate="one_to_one"
     )

@@ -1,6 +1,7 @@
 """The ingest ledger: one row per batch, the record that every delivered row is accounted for.
 
-``rows_received = rows_landed + rows_quarantined + rows_held`` holds for every row.
+``rows_received = rows_landed + rows_quarantined + rows_held`` holds for every row;
+``rows_flagged`` counts the landed rows that carry a flag (bronze's ``_flags``).
 The ledger row is written last, after bronze and quarantine committed, so a batch
 whose ledger row says ``landed`` is complete. It is also the extraction state:
 cursor high-water marks and files already taken are read back from it.
@@ -47,6 +48,8 @@ SCHEMA = pa.schema(
         ("schema_columns", pa.string()),  # the delivered column names schema_version stands for
         ("file_part", pa.int64()),  # a large file's part (null: the whole file is one batch)
         ("file_parts", pa.int64()),  # on a large file's last part: how many parts it has
+        # landed rows carrying a flag (in bronze's _flags); part of rows_landed
+        ("rows_flagged", pa.int64()),
     ]
 )
 
@@ -77,6 +80,7 @@ class LedgerEntry:
     schema_columns: str | None = None
     file_part: int | None = None
     file_parts: int | None = None
+    rows_flagged: int = 0
 
     def __post_init__(self) -> None:
         total = self.rows_landed + self.rows_quarantined + self.rows_held

@@ -43,6 +43,7 @@ class SourceReport:
     batches: int = 0
     received: int = 0
     landed: int = 0
+    flagged: int = 0  # of the landed
     quarantined: int = 0
     held: int = 0
     held_batches: list[str] = field(default_factory=list)
@@ -53,6 +54,7 @@ class SourceReport:
         self.batches += 1
         self.received += entry.rows_received
         self.landed += entry.rows_landed
+        self.flagged += entry.rows_flagged
         self.quarantined += entry.rows_quarantined
         self.held += entry.rows_held
 
@@ -188,11 +190,12 @@ def ingest_source(
     docs = validator.build_docs()
     report.data_docs = str(docs) if docs else None
     log.info(
-        "%s: %d batches, received %d, landed %d, quarantined %d, held %d in %.1fs",
+        "%s: %d batches, received %d, landed %d (%d flagged), quarantined %d, held %d in %.1fs",
         source.id,
         report.batches,
         report.received,
         report.landed,
+        report.flagged,
         report.quarantined,
         report.held,
         report.seconds,

@@ -66,6 +66,8 @@ class Prepared:
     frame: pd.DataFrame  # typed
     reasons: dict[int, list[str]]
     batch_failures: list[str] = field(default_factory=list)
+    # Rows that land but carry a finding (an identifier failing its checksum off the key).
+    flags: dict[int, list[str]] = field(default_factory=dict)
 
 
 def _prepare(source: Source, batch: RawBatch) -> tuple[Prepared, pd.DataFrame]:
@@ -106,6 +108,8 @@ def validate_group(
     result = validator.validate(source, pd.concat(to_check, ignore_index=True))
     for (seq, row), found in result.row_failures.items():
         prepared[seq].reasons[row].extend(found)
+    for (seq, row), found in result.row_flags.items():
+        prepared[seq].flags.setdefault(row, []).extend(found)
     for item in prepared:
         item.batch_failures = list(result.batch_failures)
     return prepared
@@ -146,6 +150,10 @@ def _decide(
     """Hold the batch or split it into bronze and quarantine rows (nothing is written here)."""
     batch, frame, batch_failures = prepared.batch, prepared.frame, prepared.batch_failures
     reasons = dict(prepared.reasons)
+    # A quarantined row's flags are among its reasons; a landed row keeps them in _flags.
+    for row, found in prepared.flags.items():
+        if row in reasons:
+            reasons[row] = [*reasons[row], *found]
     received = batch.rows_received
     # A re-sent copy of a record is the sender's habit, not bad content: it is
     # quarantined but does not count towards holding the batch.
@@ -169,7 +177,7 @@ def _decide(
         )
         examples = "; ".join(f"row {r}: {', '.join(v)}" for r, v in sorted(reasons.items())[:3])
         message = f"held: {why}" + (f"; e.g. {examples}" if examples else "")
-        landed = quarantined = 0
+        landed = quarantined = flagged = 0
         held = received
         status = ledger.HELD
         log.error("%s batch %s (%s): %s", source.id, batch.batch_id, batch.ref, message)
@@ -179,11 +187,17 @@ def _decide(
             good, schema=arrow_schema(source, frame), preserve_index=False
         )
         n = bronze.num_rows
+        flags = [
+            "; ".join(prepared.flags[r]) if r in prepared.flags else None
+            for r in good["_row_number"].tolist()
+        ]
+        flagged = n - flags.count(None)
         bronze = (
             bronze.append_column("_batch_id", pa.repeat(pa.scalar(batch.batch_id), n))
             .append_column("_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n))
             .append_column("_source_system", pa.repeat(pa.scalar(source.system), n))
             .append_column("_source_ref", pa.repeat(pa.scalar(batch.ref), n))
+            .append_column("_flags", pa.array(flags, pa.string()))
         )
         raw = _raw_json(batch, set(reasons))
         quarantine = pa.Table.from_pylist(
@@ -202,7 +216,7 @@ def _decide(
         )
         landed, quarantined, held = n, quarantine.num_rows, 0
         status = ledger.LANDED
-        message = f"{landed} landed, {quarantined} quarantined"
+        message = f"{landed} landed ({flagged} flagged), {quarantined} quarantined"
         log.info(
             "%s batch %s (%s): received %d, %s",
             source.id,
@@ -226,6 +240,7 @@ def _decide(
         rows_landed=landed,
         rows_quarantined=quarantined,
         rows_held=held,
+        rows_flagged=flagged,
         schema_version=batch.schema_version,
         schema_note=schema_note,
         schema_columns=batch.schema_columns,

@@ -16,6 +16,8 @@ from citylake.catalog import Source
 class ValidationOutcome(Protocol):
     # (_batch_seq, _row_number) -> the failed expectations, described
     row_failures: Mapping[tuple[int, int], list[str]]
+    # (_batch_seq, _row_number) -> findings that flag the row but let it land
+    row_flags: Mapping[tuple[int, int], list[str]]
     batch_failures: Sequence[str]
 
 

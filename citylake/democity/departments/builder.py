@@ -99,7 +99,8 @@ class Draft:
 
     def link(self, role: str, *, citizen: Any = None, enterprise: Any = None) -> Draft:
         """Another entity the record names (a spouse, a mother, an employer)."""
-        cid = getattr(citizen, "citizen_id", None)
+        # An outsider is no citizen of the city but still a person: truth names them too.
+        cid = getattr(citizen, "citizen_id", None) or getattr(citizen, "person_id", None)
         eid = getattr(enterprise, "enterprise_id", None)
         if cid or eid:
             self.links.append({"role": role, "citizen_id": cid, "enterprise_id": eid})

@@ -17,7 +17,13 @@ from datetime import date, timedelta
 
 from citylake.democity.context import CityContext
 from citylake.democity.departments.builder import SourceBuilder, SourceOutput, poisson, weekly_days
-from citylake.democity.departments.world import GENDER_GB, at, office_time
+from citylake.democity.departments.world import (
+    GENDER_GB,
+    NEWBORN_PREFIX,
+    Newborn,
+    at,
+    office_time,
+)
 
 DIGITAL_SINCE = date(2010, 1, 1)
 BIRTHS_PER_YEAR = 0.0068  # per resident
@@ -71,6 +77,8 @@ def births(ctx: CityContext) -> SourceOutput:
         d = b.draft(office_time(rng, issued), event_day=issued if event else None)
         if child is not None:
             d.subject(citizen=child, role="child")
+        else:
+            d.link("child", citizen=Newborn(f"{NEWBORN_PREFIX}{numbers[0]:09d}"))
         d.link("mother", citizen=mother).link("father", citizen=father)
         d.set(certificate_no=f"R{numbers[0]:09d}")
         d.name("child_name", child_name)

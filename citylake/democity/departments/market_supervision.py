@@ -99,7 +99,7 @@ def licences(ctx: CityContext) -> SourceOutput:
                 )
             )
             d = b.draft(written, event_day=issued if event else None)
-            d.subject(enterprise=e)
+            d.subject(enterprise=e).link("legal_rep", citizen=e.legal_rep)
             d.set(licence_no=_licence_no(prefix, e, n), licence_type=kind, holder_name=e.name)
             d.uscc("uscc", e.uscc).name("legal_rep_name", e.legal_rep.name)
             d.address("business_address", e.address)

@@ -44,15 +44,32 @@ class Household:
         return self.members[0][0]
 
 
+# Truth ids of outsiders: never a generator citizen id (those start "CZ").
+OUTSIDER_PREFIX, NEWBORN_PREFIX = "OUT", "NEW"
+
+
 @dataclass
 class Outsider:
-    """Somebody registered outside the city: no citizen of ours, so no entity in truth."""
+    """Somebody registered outside the city: no citizen of ours, but a person the records
+    name, so truth knows them by ``person_id`` (scored like a citizen, counted apart)."""
 
     name: str
     gender: str
     birth_date: date
     resident_id: str
     phone: str
+
+    @property
+    def person_id(self) -> str:
+        return f"{OUTSIDER_PREFIX}{self.resident_id}"
+
+
+@dataclass(frozen=True)
+class Newborn:
+    """A child born during the generated period: in no household yet, but a person its
+    birth record names, so truth knows them by ``person_id``."""
+
+    person_id: str
 
 
 @dataclass

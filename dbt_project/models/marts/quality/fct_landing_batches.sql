@@ -1,5 +1,5 @@
 {#- Every batch landing received (the ledger), with its reconciliation: each row of a
-    batch landed, quarantined or held. Times in the city's wall clock (the ledger keeps UTC). -#}
+    batch landed, quarantined or held, and how many landed rows carry a flag. Times in the city's wall clock (the ledger keeps UTC). -#}
 with
 
 batches as (
@@ -40,6 +40,7 @@ select
     cast(rows_landed as bigint) as rows_landed,
     cast(rows_quarantined as bigint) as rows_quarantined,
     cast(rows_held as bigint) as rows_held,
+    cast(coalesce(rows_flagged, 0) as bigint) as rows_flagged,
     cast(
         rows_received = rows_landed + rows_quarantined + rows_held as boolean
     ) as reconciles,
