@@ -139,6 +139,49 @@ def test_ids_failing_their_checksum_are_repaired_only_when_one_valid_id_explains
     assert found[:3].isna().all()  # valid IDs are not repairs
 
 
+def test_a_representative_named_by_name_alone_joins_the_enterprises_representative() -> None:
+    from citylake.entities.citizens import legal_rep_links
+
+    a, b = "110101199001011237", "110101199001011253"
+    mentions = pd.DataFrame(
+        {
+            "mention_id": ["reg1", "lic1", "lic2", "reg2", "reg3", "lic3"],
+            "source_id": ["reg", "lic", "lic", "reg", "reg", "lic"],
+            "record_key": ["E1", "L1", "L2", "E2", "E2b", "L3"],
+            "role": ["legal_rep"] * 6,
+            "name": ["王林", "王林", "李四", "张伟", "张伟", "张伟"],
+            "name_is_pinyin": [False] * 6,
+        }
+    )
+    keys = pd.DataFrame(
+        {
+            "mention_id": mentions["mention_id"],
+            "citizen_key": [a, "U:lic1", "U:lic2", a, b, "U:lic3"],
+            "match_rule": ["resident_id", "unlinked", "unlinked", "resident_id",
+                           "resident_id", "unlinked"],
+            "match_probability": [1.0] * 6,
+            "matched_mention_id": [None] * 6,
+        }
+    )  # fmt: skip
+    firms = pd.DataFrame(
+        {
+            "source_id": ["reg", "lic", "lic", "reg", "reg", "lic"],
+            "record_key": ["E1", "L1", "L2", "E2", "E2b", "L3"],
+            "role": ["subject"] * 6,
+            "enterprise_key": ["F1", "F1", "F1", "F2", "F2", "F2"],
+        }
+    )
+    out = legal_rep_links(mentions, keys, firms).set_index("mention_id")
+    # Same enterprise, same name, one citizen: linked to it.
+    assert out.loc["lic1", "citizen_key"] == a
+    assert out.loc["lic1", "match_rule"] == "legal_rep_of_enterprise"
+    assert out.loc["lic1", "matched_mention_id"] == "reg1"
+    # Another name at that enterprise: not its representative.
+    assert out.loc["lic2", "match_rule"] == "unlinked"
+    # Two citizens represent F2 under that name: ambiguous, left alone.
+    assert out.loc["lic3", "citizen_key"] == "U:lic3"
+
+
 def test_id_less_mention_matching_two_citizens_joins_only_one() -> None:
     """The clustering attaches an ID-less mention to one anchor; the anchors stay apart."""
     feats = pd.DataFrame(

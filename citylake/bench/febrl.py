@@ -176,7 +176,7 @@ def markdown(scores: list[FebrlScore]) -> str:
         "## FEBRL3 (public benchmark, 5,000 records)",
         "",
         "`python -m citylake.bench.febrl` (also in `make bench`). Pairwise against the true",
-        "clusters; both clustered at match probability 0.9; one run.",
+        "clusters; each clustered at match probability 0.9; one run.",
         "",
         "| model | records | true pairs | predicted | correct | precision | recall | F1 | s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -21,6 +21,9 @@
    another ID-less mention already attached (rule ``splink_transitive``). Mentions that
    reach no anchor form citizens of their own by connected components over their links
    (``splink_unanchored``) or stay alone (``unlinked``).
+4. **Through the enterprise**: a legal representative named by name alone (a licence)
+   joins the citizen who represents the same unified enterprise under that name in a
+   record with an ID (rule ``legal_rep_of_enterprise``, :func:`legal_rep_links`).
 
 The same settings run on Splink's Spark backend: pass
 ``db_api_factory=lambda: spark_db_api(spark, checkpoint_dir)`` to :func:`link_citizens`
@@ -84,7 +87,7 @@ def repaired_ids(mentions: pd.DataFrame) -> pd.Series:
     """For each mention whose resident ID fails its checksum, the one valid ID among the
     mentions that explains the typo (same first 17 characters, or two adjacent characters
     swapped); None when no valid ID or more than one does."""
-    valid = mentions["resident_id_is_valid"].fillna(False).astype(bool)
+    valid = mentions["resident_id_is_valid"].astype("boolean").fillna(False).astype(bool)
     raw = mentions["resident_id"]
     known = set(raw[valid].dropna())
     by_first17: dict[str, set[str]] = {}
@@ -103,7 +106,7 @@ def repaired_ids(mentions: pd.DataFrame) -> pd.Series:
 def features(mentions: pd.DataFrame, repaired: pd.Series | None = None) -> pd.DataFrame:
     """The comparison columns Splink sees, one row per mention (``repaired``: IDs from
     :func:`repaired_ids`, which count as the mention's own)."""
-    valid = mentions["resident_id_is_valid"].fillna(False).astype(bool)
+    valid = mentions["resident_id_is_valid"].astype("boolean").fillna(False).astype(bool)
     rid = mentions["resident_id"].where(valid)
     if repaired is not None:
         rid = rid.where(rid.notna(), repaired)
@@ -321,12 +324,53 @@ def cluster(feats: pd.DataFrame, pairs: pd.DataFrame, threshold: float = THRESHO
     )
 
 
+def legal_rep_links(
+    mentions: pd.DataFrame, keys: pd.DataFrame, firms: pd.DataFrame
+) -> pd.DataFrame:
+    """A legal representative named by name alone (a licence) is the citizen who
+    represents the same unified enterprise under the same name elsewhere (the enterprise
+    register, with an ID): rule ``legal_rep_of_enterprise``, when exactly one such citizen
+    exists. ``firms``: the enterprise crosswalk (source_id, record_key, role,
+    enterprise_key); only mentions left ``unlinked`` or ``splink_unanchored`` change."""
+    subject = firms[firms["role"] == "subject"][["source_id", "record_key", "enterprise_key"]]
+    reps = mentions[mentions["role"] == "legal_rep"][
+        ["mention_id", "source_id", "record_key", "name", "name_is_pinyin"]
+    ].merge(subject.drop_duplicates(["source_id", "record_key"]), on=["source_id", "record_key"])
+    if reps.empty:
+        return keys
+    reps["name_key"] = [
+        name_key(n, p) for n, p in zip(reps["name"], reps["name_is_pinyin"], strict=True)
+    ]
+    reps = reps.merge(keys, on="mention_id")
+    anchored = reps[reps["match_rule"].isin(("resident_id", "resident_id_repaired"))]
+    known = anchored.groupby(["enterprise_key", "name_key"]).agg(
+        citizens=("citizen_key", "nunique"),
+        citizen_key=("citizen_key", "first"),
+        anchor=("mention_id", "first"),
+    )
+    known = known[known["citizens"] == 1]
+    loose = reps[reps["match_rule"].isin(("unlinked", "splink_unanchored"))]
+    found = loose.join(known[["citizen_key", "anchor"]], on=["enterprise_key", "name_key"],
+                       rsuffix="_firm").dropna(subset=["citizen_key_firm"])  # fmt: skip
+    if found.empty:
+        return keys
+    keys = keys.set_index("mention_id")
+    keys.loc[found["mention_id"], "citizen_key"] = found["citizen_key_firm"].to_numpy()
+    keys.loc[found["mention_id"], "match_rule"] = "legal_rep_of_enterprise"
+    keys.loc[found["mention_id"], "match_probability"] = 1.0
+    keys.loc[found["mention_id"], "matched_mention_id"] = found["anchor"].to_numpy()
+    return keys.reset_index()
+
+
 def link_citizens(
     mentions: pd.DataFrame,
     db_api_factory: Callable[[], Any] | None = None,
     threshold: float = THRESHOLD,
+    firms: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The citizen crosswalk (:data:`CROSSWALK_COLUMNS`) for a frame of person mentions."""
+    """The citizen crosswalk (:data:`CROSSWALK_COLUMNS`) for a frame of person mentions;
+    with ``firms`` (the enterprise crosswalk), legal representatives named by name alone
+    join their enterprise's registered representative (:func:`legal_rep_links`)."""
     mentions = mentions.drop_duplicates("mention_id").reset_index(drop=True)
     repaired = repaired_ids(mentions)
     # Splink learns m from pairs sharing a valid ID: repaired IDs are not labels.
@@ -337,6 +381,8 @@ def link_citizens(
     keys = cluster(feats, pairs, threshold)
     fixed = keys["mention_id"].isin(mentions.loc[repaired.notna(), "mention_id"])
     keys.loc[fixed, "match_rule"] = "resident_id_repaired"
+    if firms is not None:
+        keys = legal_rep_links(mentions, keys, firms)
     crosswalk = mentions[["mention_id", "source_id", "record_key", "role"]].merge(
         keys, on="mention_id", how="left", validate="one_to_one"
     )
