@@ -23,30 +23,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from citylake.entities.evaluate import Pairs, count_pairs
+
 THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)
-class FebrlScore:
-    model: str
-    records: int
-    true_pairs: int
-    predicted_pairs: int
-    correct_pairs: int
-    seconds: float
-
-    @property
-    def precision(self) -> float:
-        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+class FebrlScore(Pairs):
+    model: str = ""
+    records: int = 0
+    seconds: float = 0.0
 
 
 def load() -> pd.DataFrame:
@@ -87,15 +73,8 @@ def as_mentions(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def pairwise(model: str, cluster: pd.Series, truth: pd.Series, seconds: float) -> FebrlScore:
-    frame = pd.DataFrame({"pred": cluster.to_numpy(), "true": truth.to_numpy()})
-
-    def pairs(keys: list[str]) -> int:
-        n = frame.groupby(keys).size()
-        return int((n * (n - 1) // 2).sum())
-
-    return FebrlScore(
-        model, len(frame), pairs(["true"]), pairs(["pred"]), pairs(["pred", "true"]), seconds
-    )
+    counted = count_pairs(pd.DataFrame({"pred": cluster.to_numpy(), "true_id": truth.to_numpy()}))
+    return FebrlScore(**vars(counted), model=model, records=len(cluster), seconds=seconds)
 
 
 def project_linker(frame: pd.DataFrame) -> FebrlScore:

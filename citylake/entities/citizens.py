@@ -103,13 +103,10 @@ def repaired_ids(mentions: pd.DataFrame) -> pd.Series:
     return raw.where(~valid & raw.notna()).map(repair, na_action="ignore")
 
 
-def features(mentions: pd.DataFrame, repaired: pd.Series | None = None) -> pd.DataFrame:
-    """The comparison columns Splink sees, one row per mention (``repaired``: IDs from
-    :func:`repaired_ids`, which count as the mention's own)."""
+def features(mentions: pd.DataFrame) -> pd.DataFrame:
+    """The comparison columns Splink sees, one row per mention."""
     valid = mentions["resident_id_is_valid"].astype("boolean").fillna(False).astype(bool)
     rid = mentions["resident_id"].where(valid)
-    if repaired is not None:
-        rid = rid.where(rid.notna(), repaired)
     birth = pd.to_datetime(mentions["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
     birth = birth.where(
         birth.notna(), rid.map(lambda r: _birth_from_id(r) if isinstance(r, str) else None)
@@ -373,12 +370,12 @@ def link_citizens(
     join their enterprise's registered representative (:func:`legal_rep_links`)."""
     mentions = mentions.drop_duplicates("mention_id").reset_index(drop=True)
     repaired = repaired_ids(mentions)
-    # Splink learns m from pairs sharing a valid ID: repaired IDs are not labels.
-    pairs = score_pairs(
-        features(mentions), db_api_factory() if db_api_factory else None, threshold=threshold
-    )
-    feats = features(mentions, repaired)
-    keys = cluster(feats, pairs, threshold)
+    feats = features(mentions)
+    # Splink learns m from pairs sharing a valid ID: repaired IDs are not labels, but they
+    # anchor their mentions in the clustering as the mention's own ID would.
+    pairs = score_pairs(feats, db_api_factory() if db_api_factory else None, threshold=threshold)
+    anchors = feats.assign(rid=feats["rid"].where(feats["rid"].notna(), repaired.to_numpy()))
+    keys = cluster(anchors, pairs, threshold)
     fixed = keys["mention_id"].isin(mentions.loc[repaired.notna(), "mention_id"])
     keys.loc[fixed, "match_rule"] = "resident_id_repaired"
     if firms is not None:

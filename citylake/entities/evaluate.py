@@ -71,7 +71,10 @@ class PairwiseScore(Pairs):
     by_state: dict[str, tuple[int, Pairs]] = field(default_factory=dict)
 
 
-def _pairs(frame: pd.DataFrame) -> Pairs:
+def count_pairs(frame: pd.DataFrame) -> Pairs:
+    """Pairwise counts of a frame with one row per mention: ``pred`` (its predicted
+    cluster) and ``true_id`` (its true entity)."""
+
     def count(keys: list[str]) -> int:
         n = frame.groupby(keys).size()
         return int((n * (n - 1) // 2).sum())
@@ -149,11 +152,11 @@ def score(
     ).df()
     known = frame[frame["true_id"].notna()]
     lost = frame[frame["true_id"].isna()]
-    everything = _pairs(known)
+    everything = count_pairs(known)
     by_state = {}
     for s in sorted(set(known["id_state"]) - {"unknown"}, key=STATES.index):
         inside = known["id_state"] == s
-        by_state[s] = (int(inside.sum()), _minus(everything, _pairs(known[~inside])))
+        by_state[s] = (int(inside.sum()), _minus(everything, count_pairs(known[~inside])))
     return PairwiseScore(
         everything.true_pairs,
         everything.predicted_pairs,
