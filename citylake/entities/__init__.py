@@ -17,7 +17,8 @@ Python model. dbt-spark's ``session`` method cannot run Python models, so every 
 model is tagged ``duckdb_only`` and the Spark target skips them. At scale, the same
 Splink settings run on Splink's Spark backend from Python::
 
-    from citylake.entities.citizens import link_citizens, spark_db_api
+    from citylake.entities.citizen_model import spark_db_api
+    from citylake.entities.citizens import link_citizens
     link_citizens(mentions, db_api_factory=lambda: spark_db_api(spark, checkpoint_dir))
 
 (the deterministic steps and the clustering are plain pandas on the pairs Splink keeps).

@@ -6,27 +6,28 @@
    *repaired* when exactly one valid ID seen among the mentions explains the typo: the
    same first 17 characters (a wrong check character) or two adjacent characters
    swapped (rule ``resident_id_repaired``); otherwise it goes on as ID-less.
-2. **Probabilistic** (Splink, DuckDB backend by default): a mention without a valid ID is
-   compared with the other mentions that share its name (as pinyin, so homophone typos,
-   traditional characters and romanized names meet), its phone, its birth date, its
-   address, or parts of its name with parts of its birth date or address
-   (:data:`PREDICTION_BLOCKS`, so a pair with typos in two fields still meets). The
-   model's m probabilities come from the pairs that share a valid ID (a free labelled
-   set); where fewer than :data:`MIN_LABELLED_PAIRS` exist (a department whose records
-   carry no IDs, or FEBRL3 in ``citylake.bench.febrl``), from expectation maximisation
-   over :data:`TRAINING_BLOCKS`. u probabilities come from random pairs, the prior from
-   the labelled share.
+2. **Probabilistic** (Splink, DuckDB backend by default; the model is
+   :mod:`citylake.entities.citizen_model`): a mention without a valid ID is compared with
+   the other mentions that share its name (as pinyin, so homophone typos, traditional
+   characters and romanized names meet; reordered words; a word of a Latin-letter name),
+   its phone, its birth date, its address or the address's numbers, or parts of its name
+   with parts of its birth date or address, so a pair with typos in two fields still
+   meets. m probabilities come from the pairs that share a valid ID (a free labelled
+   set) or, where too few exist (a department whose records carry no IDs, or FEBRL3 in
+   ``citylake.bench.febrl``), from expectation maximisation; u from random pairs.
 3. **Constrained clustering**: an ID-less mention joins the citizen (anchor) of its best
    scoring partner at or above :data:`THRESHOLD` (rule ``splink``), directly or through
    another ID-less mention already attached (rule ``splink_transitive``). Mentions that
    reach no anchor form citizens of their own by connected components over their links
    (``splink_unanchored``) or stay alone (``unlinked``).
-4. **Through the enterprise**: a legal representative named by name alone (a licence)
-   joins the citizen who represents the same unified enterprise under that name in a
-   record with an ID (rule ``legal_rep_of_enterprise``, :func:`legal_rep_links`).
+4. **Through the enterprise**: a legal representative or contact named by name alone (a
+   licence, a fire inspection) joins the citizen known at the same unified enterprise
+   under that name in a record with an ID (its representative, an employee): rules
+   ``legal_rep_of_enterprise`` / ``contact_of_enterprise``, :func:`enterprise_links`.
 
 The same settings run on Splink's Spark backend: pass
-``db_api_factory=lambda: spark_db_api(spark, checkpoint_dir)`` to :func:`link_citizens`
+``db_api_factory=lambda: spark_db_api(spark, checkpoint_dir)`` (``citizen_model``) to
+:func:`link_citizens`
 (checked on the scale-0.2 city: the same crosswalk and F1 as on DuckDB).
 """
 
@@ -40,6 +41,8 @@ from functools import cache
 from typing import Any
 
 import pandas as pd
+
+from citylake.entities.citizen_model import score_pairs
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,29 @@ CROSSWALK_COLUMNS = [
     "matched_mention_id",
 ]
 _LATIN = re.compile(r"[^a-z]")
+# Address parts: Latin words and numbers, and Chinese segments up to their administrative
+# suffix (市 / 区 / 街道 / 社区 / 路 / 号 / 幢 / 室 ...), so a part missing, added or moved
+# costs one token rather than a long edit distance.
+_NUMBER = re.compile(r"\d+")
+_ADDRESS_TOKEN = re.compile(
+    r"[a-z]+|\d*[^\x00-\x7f\s]*?(?:街道|社区|单元|小区|[省市区县镇乡路街巷道村号栋幢楼室组])"
+    r"|\d+|[^\x00-\x7f\s\d]+"
+)
+
+
+def address_tokens(address: object) -> list[str] | None:
+    """The address's parts, deduplicated in order (see ``_ADDRESS_TOKEN``)."""
+    if not isinstance(address, str) or not address.strip():
+        return None
+    return list(dict.fromkeys(_ADDRESS_TOKEN.findall(address.lower()))) or None
+
+
+def address_numbers(address: object) -> list[str] | None:
+    """The address's numbers (house, building, room; a postcode), which two people of one
+    street rarely share all of: evidence apart from the words around them."""
+    if not isinstance(address, str):
+        return None
+    return list(dict.fromkeys(_NUMBER.findall(address))) or None
 
 
 @cache
@@ -70,6 +96,22 @@ def name_key(name: object, is_pinyin: object) -> str | None:
         return None
     text = name if bool(is_pinyin) else _pinyin(name)
     return _LATIN.sub("", text.lower()) or None
+
+
+def sorted_name_key(name: object, is_pinyin: object) -> str | None:
+    """The name's words in alphabetical order (Wei Zhang / Zhang Wei -> weizhang); a name
+    written in characters is one word, so this is its pinyin key."""
+    if not isinstance(name, str) or not bool(is_pinyin):
+        return name_key(name, is_pinyin)
+    words = sorted(_LATIN.sub("", w) for w in name.lower().split())
+    return "".join(words) or None
+
+
+def name_words(name: str) -> list[str] | None:
+    """A Latin-letter name's words when it has more than one (a name in characters has
+    none: its surname alone would block half the city together)."""
+    words = [w for w in (_LATIN.sub("", w) for w in name.lower().split()) if w]
+    return words if len(words) > 1 else None
 
 
 def _birth_from_id(rid: str) -> str | None:
@@ -117,136 +159,27 @@ def features(mentions: pd.DataFrame) -> pd.DataFrame:
     )
     is_pinyin = mentions["name_is_pinyin"].fillna(False)
     name_zh = mentions["name"].where(~is_pinyin.astype(bool))
+    words = mentions["name"].where(is_pinyin.astype(bool)).map(name_words, na_action="ignore")
     return pd.DataFrame(
         {
             "unique_id": mentions["mention_id"],
             "rid": rid,
             "name_zh": name_zh.str.replace(r"\s+", "", regex=True),
             "name_py": [name_key(n, p) for n, p in zip(mentions["name"], is_pinyin, strict=True)],
+            "name_sorted": [
+                sorted_name_key(n, p) for n, p in zip(mentions["name"], is_pinyin, strict=True)
+            ],
+            "name_first": words.map(lambda w: w[0], na_action="ignore"),
+            "name_last": words.map(lambda w: w[-1], na_action="ignore"),
+            "name_words": words,
             "birth_date": birth,
             "gender": gender,
             "phone": mentions["phone"],
             "address": mentions["address"],
+            "address_tokens": mentions["address"].map(address_tokens),
+            "address_numbers": mentions["address"].map(address_numbers),
         }
     )
-
-
-def splink_settings(prior: float) -> Any:
-    """Comparisons and prediction blocking (each rule keeps pairs with an ID-less side).
-
-    Only functions both engines have natively (equality, Levenshtein): Splink's
-    Jaro-Winkler on Spark needs its Scala UDF jar on the driver's classpath.
-    """
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-    from splink import SettingsCreator
-
-    name = cl.CustomComparison(
-        output_column_name="name",
-        comparison_levels=[
-            cll.NullLevel("name_py"),
-            cll.ExactMatchLevel("name_zh").configure(
-                tf_adjustment_column="name_zh", label_for_charts="same characters"
-            ),
-            cll.ExactMatchLevel("name_py").configure(
-                tf_adjustment_column="name_py", label_for_charts="same pinyin"
-            ),
-            cll.LevenshteinLevel("name_py", 2),
-            cll.ElseLevel(),
-        ],
-    )
-    some_side_without_id = "(l.rid is null or r.rid is null)"
-    return SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name="unique_id",
-        probability_two_random_records_match=prior,
-        comparisons=[
-            name,
-            cl.ExactMatch("birth_date"),
-            cl.ExactMatch("gender"),
-            cl.ExactMatch("phone").configure(term_frequency_adjustments=True),
-            cl.LevenshteinAtThresholds("address", [3, 8, 16]),
-        ],
-        blocking_rules_to_generate_predictions=[
-            f"{rule} and {some_side_without_id}" for rule in PREDICTION_BLOCKS
-        ],
-        retain_intermediate_calculation_columns=False,
-        additional_columns_to_retain=["rid"],
-    )
-
-
-# Candidate pairs: each rule alone misses a pair whose fields it reads carry a typo, so
-# together they survive a typo in any two fields (name + birth date: phone or address
-# still meet; birth date + address: the name's start and end with the birth year or day).
-PREDICTION_BLOCKS = (
-    "l.name_py = r.name_py",
-    "l.phone = r.phone",
-    "l.birth_date = r.birth_date",
-    "l.address = r.address",
-    "substr(l.name_py, 1, 2) = substr(r.name_py, 1, 2)"
-    " and substr(l.birth_date, 1, 4) = substr(r.birth_date, 1, 4)",
-    "substr(l.name_py, -3) = substr(r.name_py, -3)"
-    " and substr(l.birth_date, 6, 5) = substr(r.birth_date, 6, 5)",
-    "substr(l.name_py, 1, 3) = substr(r.name_py, 1, 3)"
-    " and substr(l.address, 1, 6) = substr(r.address, 1, 6)",
-    "substr(l.name_py, -3) = substr(r.name_py, -3)"
-    " and substr(l.address, -8) = substr(r.address, -8)",
-)
-# Expectation maximisation's training blocks: each leaves the other fields free to learn.
-TRAINING_BLOCKS = ("l.name_py = r.name_py", "l.birth_date = r.birth_date")
-MIN_LABELLED_PAIRS = 200  # below this, m comes from EM rather than from shared IDs
-
-
-def spark_db_api(spark: Any, checkpoint_dir: str) -> Any:
-    """Splink's Spark backend on an existing session (lineage broken by checkpoints)."""
-    from splink import SparkAPI
-
-    spark.sparkContext.setCheckpointDir(checkpoint_dir)
-    return SparkAPI(spark_session=spark, register_udfs_automatically=False)
-
-
-def _labelled_pairs(rid: pd.Series) -> int:
-    counts = rid.dropna().value_counts()
-    return int((counts * (counts - 1) // 2).sum())
-
-
-def _prior(rid: pd.Series) -> float:
-    """Share of pairs of ID-bearing mentions that share their ID."""
-    counts = rid.dropna().value_counts()
-    n = int(counts.sum())
-    if n < 2:
-        return 1e-4
-    same = float((counts * (counts - 1) / 2).sum())
-    return min(max(same / (n * (n - 1) / 2), 1e-6), 0.5)
-
-
-def score_pairs(
-    feats: pd.DataFrame, db_api: Any = None, seed: int = 42, threshold: float = 0.0
-) -> pd.DataFrame:
-    """Splink predictions for pairs with an ID-less side, at or above ``threshold``."""
-    from splink import DuckDBAPI, Linker
-
-    columns = ["unique_id_l", "unique_id_r", "rid_l", "rid_r", "match_probability"]
-    if feats["rid"].isna().sum() == 0 or len(feats) < 2:
-        return pd.DataFrame(columns=columns)
-    db_api = db_api or DuckDBAPI()
-    table = db_api.register(feats)
-    linker = Linker(table, splink_settings(_prior(feats["rid"])), log_level=logging.WARNING)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    if _labelled_pairs(feats["rid"]) >= MIN_LABELLED_PAIRS:
-        linker.training.estimate_m_from_label_column("rid")
-    else:  # too few mentions share a valid ID to learn from: learn m without labels
-        from splink.blocking_rule_library import CustomRule
-
-        for rule in TRAINING_BLOCKS:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                CustomRule(rule), estimate_without_term_frequencies=True
-            )
-    # Only pairs that can link leave the backend (on Spark they are collected to the driver).
-    pairs = linker.inference.predict(
-        threshold_match_probability=threshold or None, warning_mode="never"
-    ).as_pandas_dataframe()
-    return pairs[columns]
 
 
 def cluster(feats: pd.DataFrame, pairs: pd.DataFrame, threshold: float = THRESHOLD) -> pd.DataFrame:
@@ -321,41 +254,50 @@ def cluster(feats: pd.DataFrame, pairs: pd.DataFrame, threshold: float = THRESHO
     )
 
 
-def legal_rep_links(
+# A person named by name alone on an enterprise's record, and the rule that links them.
+THROUGH_ENTERPRISE = {"legal_rep": "legal_rep_of_enterprise", "contact": "contact_of_enterprise"}
+_ANCHORED = ("resident_id", "resident_id_repaired")
+
+
+def enterprise_links(
     mentions: pd.DataFrame, keys: pd.DataFrame, firms: pd.DataFrame
 ) -> pd.DataFrame:
-    """A legal representative named by name alone (a licence) is the citizen who
-    represents the same unified enterprise under the same name elsewhere (the enterprise
-    register, with an ID): rule ``legal_rep_of_enterprise``, when exactly one such citizen
-    exists. ``firms``: the enterprise crosswalk (source_id, record_key, role,
-    enterprise_key); only mentions left ``unlinked`` or ``splink_unanchored`` change."""
-    subject = firms[firms["role"] == "subject"][["source_id", "record_key", "enterprise_key"]]
-    reps = mentions[mentions["role"] == "legal_rep"][
-        ["mention_id", "source_id", "record_key", "name", "name_is_pinyin"]
-    ].merge(subject.drop_duplicates(["source_id", "record_key"]), on=["source_id", "record_key"])
-    if reps.empty:
+    """A legal representative or contact named by name alone (a licence, an inspection)
+    is the citizen known at the same unified enterprise under the same name in a record
+    with an ID (its representative in the register, an employee in the social insurance
+    or employment records): rules :data:`THROUGH_ENTERPRISE`, when exactly one such
+    citizen exists. ``firms``: the enterprise crosswalk (source_id, record_key, role,
+    enterprise_key); only records naming one enterprise count, and only mentions left
+    ``unlinked`` or ``splink_unanchored`` change."""
+    firm_of = firms.groupby(["source_id", "record_key"])["enterprise_key"].agg(["nunique", "first"])
+    firm_of = firm_of[firm_of["nunique"] == 1]["first"].rename("enterprise_key").reset_index()
+    people = mentions[["mention_id", "source_id", "record_key", "role", "name", "name_is_pinyin"]]
+    people = people.merge(firm_of, on=["source_id", "record_key"]).merge(keys, on="mention_id")
+    if people.empty:
         return keys
-    reps["name_key"] = [
-        name_key(n, p) for n, p in zip(reps["name"], reps["name_is_pinyin"], strict=True)
+    people["name_key"] = [
+        name_key(n, p) for n, p in zip(people["name"], people["name_is_pinyin"], strict=True)
     ]
-    reps = reps.merge(keys, on="mention_id")
-    anchored = reps[reps["match_rule"].isin(("resident_id", "resident_id_repaired"))]
-    known = anchored.groupby(["enterprise_key", "name_key"]).agg(
-        citizens=("citizen_key", "nunique"),
-        citizen_key=("citizen_key", "first"),
-        anchor=("mention_id", "first"),
-    )
+    known = (
+        people[people["match_rule"].isin(_ANCHORED)]
+        .groupby(["enterprise_key", "name_key"])
+        .agg(citizens=("citizen_key", "nunique"), firm_citizen=("citizen_key", "first"),
+             anchor=("mention_id", "first"))
+    )  # fmt: skip
     known = known[known["citizens"] == 1]
-    loose = reps[reps["match_rule"].isin(("unlinked", "splink_unanchored"))]
-    found = loose.join(known[["citizen_key", "anchor"]], on=["enterprise_key", "name_key"],
-                       rsuffix="_firm").dropna(subset=["citizen_key_firm"])  # fmt: skip
+    loose = people[
+        people["match_rule"].isin(("unlinked", "splink_unanchored"))
+        & people["role"].isin(list(THROUGH_ENTERPRISE))
+    ]
+    found = loose.join(known, on=["enterprise_key", "name_key"]).dropna(subset=["firm_citizen"])
     if found.empty:
         return keys
     keys = keys.set_index("mention_id")
-    keys.loc[found["mention_id"], "citizen_key"] = found["citizen_key_firm"].to_numpy()
-    keys.loc[found["mention_id"], "match_rule"] = "legal_rep_of_enterprise"
-    keys.loc[found["mention_id"], "match_probability"] = 1.0
-    keys.loc[found["mention_id"], "matched_mention_id"] = found["anchor"].to_numpy()
+    at = found["mention_id"]
+    keys.loc[at, "citizen_key"] = found["firm_citizen"].to_numpy()
+    keys.loc[at, "match_rule"] = found["role"].map(THROUGH_ENTERPRISE).to_numpy()
+    keys.loc[at, "match_probability"] = 1.0
+    keys.loc[at, "matched_mention_id"] = found["anchor"].to_numpy()
     return keys.reset_index()
 
 
@@ -367,7 +309,7 @@ def link_citizens(
 ) -> pd.DataFrame:
     """The citizen crosswalk (:data:`CROSSWALK_COLUMNS`) for a frame of person mentions;
     with ``firms`` (the enterprise crosswalk), legal representatives named by name alone
-    join their enterprise's registered representative (:func:`legal_rep_links`)."""
+    and contacts join the citizen known at their enterprise (:func:`enterprise_links`)."""
     mentions = mentions.drop_duplicates("mention_id").reset_index(drop=True)
     repaired = repaired_ids(mentions)
     feats = features(mentions)
@@ -379,7 +321,7 @@ def link_citizens(
     fixed = keys["mention_id"].isin(mentions.loc[repaired.notna(), "mention_id"])
     keys.loc[fixed, "match_rule"] = "resident_id_repaired"
     if firms is not None:
-        keys = legal_rep_links(mentions, keys, firms)
+        keys = enterprise_links(mentions, keys, firms)
     crosswalk = mentions[["mention_id", "source_id", "record_key", "role"]].merge(
         keys, on="mention_id", how="left", validate="one_to_one"
     )

@@ -13,8 +13,9 @@ def model(dbt, session):
     from citylake.entities.citizens import link_citizens
 
     mentions = dbt.ref("int_person_mentions").df()
-    # A licence names its legal representative by name alone: the enterprise crosswalk
-    # says whose representative that is (citylake.entities.citizens.legal_rep_links).
+    # A licence names its legal representative, an inspection its contact, by name alone:
+    # the enterprise crosswalk says at which enterprise to look for them
+    # (citylake.entities.citizens.enterprise_links).
     firms = dbt.ref("int_enterprise_crosswalk").df()
     return link_citizens(
         mentions, firms=firms[["source_id", "record_key", "role", "enterprise_key"]]
