@@ -20,6 +20,7 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_SPARK_MASTER | local[*] | e.g. spark://127.0.0.1:7077 for a standalone cluster |
 | CITYLAKE_SPARK_DRIVER_MEMORY | 2g | driver memory of the Spark session |
 | CITYLAKE_SPARK_DRIVER_HOST | 127.0.0.1 | address the driver binds and advertises (a reachable one for a remote cluster) |
+| CITYLAKE_ENTITY_BACKEND | duckdb | where the warehouse build's citizen crosswalk runs Splink: duckdb (in process) or spark (the Spark session, for a city too big for one process) |
 | AIRFLOW_HOME | <home>/airflow | Airflow's home (config, logs) |
 | CITYLAKE_AIRFLOW_DB_URL | sqlite:///<home>/airflow/airflow.db | Airflow metadata DB (postgresql+psycopg2://... at scale) |
 | CITYLAKE_AIRFLOW_PORT | 8080 | Airflow api-server port on 127.0.0.1 |
@@ -118,6 +119,7 @@ class Settings:
     spark_master: str
     spark_driver_memory: str
     spark_driver_host: str
+    entity_backend: str
     airflow_home: Path
     airflow_db_url: str
     airflow_port: int
@@ -242,6 +244,7 @@ def load_settings() -> Settings:
         spark_master=env("CITYLAKE_SPARK_MASTER", "local[*]"),
         spark_driver_memory=env("CITYLAKE_SPARK_DRIVER_MEMORY", "2g"),
         spark_driver_host=env("CITYLAKE_SPARK_DRIVER_HOST", "127.0.0.1"),
+        entity_backend=env("CITYLAKE_ENTITY_BACKEND", "duckdb"),
         airflow_home=airflow_home,
         airflow_db_url=env("CITYLAKE_AIRFLOW_DB_URL", f"sqlite:///{airflow_home / 'airflow.db'}"),
         airflow_port=int(env("CITYLAKE_AIRFLOW_PORT", "8080")),

@@ -1,8 +1,9 @@
 """Entity resolution: one person, one record; one enterprise, one record.
 
-* :mod:`.citizens`: deterministic links on a valid resident ID, Splink (probabilistic)
-  links on name, birth date, gender, phone and address for mentions without one, and a
-  clustering that never joins two different valid IDs;
+* :mod:`.citizens`: deterministic links on a valid resident ID, Splink (probabilistic;
+  the model in :mod:`.citizen_model`) links on name, birth date, gender, phone and
+  address for mentions without one, and a clustering that never joins two different
+  valid IDs;
 * :mod:`.enterprises`: deterministic links on credit code, legacy registration number,
   the tax registration's district + organization code, and normalized name;
 * :mod:`.evaluate`: pairwise precision / recall / F1 against the generator's truth;
@@ -13,9 +14,11 @@ linkers, so lineage stays in dbt; the golden records (``dim_citizen``, ``dim_ent
 and their restricted identity twins) are SQL models on top of the crosswalks.
 
 Where Splink runs. On the DuckDB targets Splink uses its own in-memory DuckDB inside the
-Python model. dbt-spark's ``session`` method cannot run Python models, so every entity
-model is tagged ``duckdb_only`` and the Spark target skips them. At scale, the same
-Splink settings run on Splink's Spark backend from Python::
+Python model, or the Spark session with ``CITYLAKE_ENTITY_BACKEND=spark``. dbt-spark's
+``session`` method cannot run Python models, so the crosswalks are tagged ``duckdb_only``
+and the Spark build links the mentions itself with Splink's Spark backend
+(:mod:`.on_spark`), writes the crosswalks to the lake and builds the goldens, dimensions
+and facts on them. From Python::
 
     from citylake.entities.citizen_model import spark_db_api
     from citylake.entities.citizens import link_citizens

@@ -26,6 +26,18 @@ if TYPE_CHECKING:
 SESSION_TIME_ZONE = "Asia/Shanghai"
 
 
+def splink_jar() -> str | None:
+    """Splink's similarity UDFs (Jaro-Winkler on Spark), shipped inside its wheel: found
+    without importing Splink, so starting Spark does not pay for it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("splink")
+    if spec is None or spec.origin is None:
+        return None
+    jars = sorted((Path(spec.origin).parent / "internals/files/spark_jars").glob("*spark4.x.jar"))
+    return str(jars[-1]) if jars else None
+
+
 def get_spark(app_name: str) -> SparkSession:
     """Return the process's Spark session, creating it from settings on first use.
 
@@ -72,6 +84,9 @@ def get_spark(app_name: str) -> SparkSession:
         .config("spark.sql.warehouse.dir", str(warehouse_dir))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={derby_dir}")
     )
+    jar = splink_jar()
+    if jar:  # the entity linker's Splink comparisons on Spark
+        builder = builder.config("spark.jars", jar)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session

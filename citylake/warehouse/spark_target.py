@@ -16,7 +16,8 @@ so dbt is invoked in this process (``dbtRunner``) after the session has been pre
 - dbt gets its own target path, so a Spark build never overwrites the manifest the DuckDB
   warehouse publishes from.
 
-Models tagged ``duckdb_only`` (e.g. dbt Python models, DuckDB-only functions) are excluded.
+Models tagged ``duckdb_only`` (the crosswalks, dbt Python models) do not run here: the
+build links the mentions on Spark between two dbt invocations (:func:`link_entities`).
 Tables go to the in-memory catalog under ``<home>/spark/warehouse`` (no Hive metastore, no
 derby.log or spark-warehouse in the working directory).
 """
@@ -187,6 +188,49 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+# The crosswalks are dbt Python models (DuckDB only); on Spark they are linked between the
+# two dbt invocations and everything downstream of them is built second.
+CROSSWALK_MODELS = ("int_citizen_crosswalk", "int_enterprise_crosswalk")
+MENTION_MODELS = {"int_citizen_crosswalk": "int_person_mentions",
+                  "int_enterprise_crosswalk": "int_enterprise_mentions"}  # fmt: skip
+ENTITY_BUILD = [
+    "build", "--resource-type", "model", "--select", f"tag:{EXCLUDE_TAG}+",
+    "--exclude", *CROSSWALK_MODELS, "tag:spark_output",
+]  # fmt: skip
+
+
+def _relation(manifest: dict[str, Any], model: str) -> str | None:
+    for node in manifest["nodes"].values():
+        if node.get("resource_type") == "model" and node.get("name") == model:
+            return f"{_quote(node['schema'])}.{_quote(node.get('alias') or model)}"
+    return None
+
+
+def link_entities(spark: SparkSession, settings: Settings, manifest: dict[str, Any]) -> bool:
+    """Link the mentions the first invocation built, with Splink on this session, and make
+    the crosswalks the tables dbt's ``ref`` names (folders in the lake); False when the
+    project has no crosswalks or their mentions were not built."""
+    from citylake.entities.on_spark import ENTERPRISES, crosswalk_folder, link_on_spark
+
+    relations = {m: _relation(manifest, m) for m in (*CROSSWALK_MODELS, *MENTION_MODELS.values())}
+    if None in relations.values():
+        return False
+    mentions = {}
+    for crosswalk, model in MENTION_MODELS.items():
+        table = relations[model]
+        if not spark.catalog.tableExists(table.replace("`", "")):
+            log.warning("%s not built on Spark: the entity marts are skipped", model)
+            return False
+        mentions[crosswalk] = spark.table(table).toPandas()
+    link_on_spark(spark, settings, mentions["int_citizen_crosswalk"], mentions[ENTERPRISES])
+    for crosswalk in CROSSWALK_MODELS:
+        table = str(relations[crosswalk])
+        location = str(crosswalk_folder(settings, crosswalk)).replace("'", "\\'")
+        spark.sql(f"drop table if exists {table}")
+        spark.sql(f"create table {table} using parquet location '{location}'")
+    return True
+
+
 def build_on_spark(
     args: list[str] | None = None,
     settings: Settings | None = None,
@@ -195,9 +239,11 @@ def build_on_spark(
 ) -> BuildResult:
     """Run ``dbt <args>`` on the spark target in this process.
 
-    The default builds seeds and every model not tagged duckdb_only (nor downstream of
-    one, nor needing the Spark jobs' outputs), without data tests: those run on the DuckDB build, and each costs Spark
-    seconds of planning (400 tests would take longer than the whole DuckDB pipeline).
+    The default builds seeds and every model but the Spark jobs' outputs, without data
+    tests (those run on the DuckDB build, and each costs Spark seconds of planning: 400
+    tests would take longer than the whole DuckDB pipeline), in two invocations: first
+    everything not downstream of a model tagged duckdb_only (the crosswalks), then, once
+    :func:`link_entities` has linked the mentions on Spark, the rest.
     """
     from dbt.cli.main import dbtRunner
 
@@ -207,8 +253,10 @@ def build_on_spark(
     spark = spark or get_spark("citylake-dbt")
     clock = time.perf_counter()
     args = list(args or ["build", "--resource-type", "seed", "--resource-type", "model"])
-    if not any(a in args for a in ("--select", "-s", "--selector", "--exclude")):
-        # Descendants too: a fact keyed through the Splink crosswalk cannot build without it.
+    default = not any(a in args for a in ("--select", "-s", "--selector", "--exclude"))
+    if default:
+        # Descendants too: a fact keyed through the Splink crosswalk cannot build before
+        # the crosswalks exist; they are linked next and built in a second invocation.
         args += ["--exclude", f"tag:{EXCLUDE_TAG}+", "tag:spark_output"]
     env = dbt_env(settings, TARGET)
     env["DBT_TARGET_PATH"] = str(spark_target_dir(settings))
@@ -223,11 +271,15 @@ def build_on_spark(
         tables = prepare_session(spark, settings, manifest)
         log.info("sources on Spark: %d tables (%s)", len(tables), ", ".join(sorted(tables)))
         with _varchar_as_string():
-            outcome = dbtRunner().invoke(command)
+            outcomes = [(command, dbtRunner().invoke(command))]
+            if default and outcomes[0][1].success and link_entities(spark, settings, manifest):
+                second = [*ENTITY_BUILD, "--target", TARGET]
+                outcomes.append((second, dbtRunner().invoke(second)))
     seconds = time.perf_counter() - clock
     result = BuildResult(command=["dbt", *command], seconds=round(seconds, 2))
     failures: list[str] = []
-    for node in getattr(outcome.result, "results", None) or []:
+    nodes = [n for _, o in outcomes for n in (getattr(o.result, "results", None) or [])]
+    for node in nodes:
         status = str(node.status)
         result.status_counts[status] = result.status_counts.get(status, 0) + 1
         unique_id = node.node.unique_id
@@ -240,7 +292,8 @@ def build_on_spark(
                 result.tests_failed += 1
         if status in {"error", "fail"}:
             failures.append(f"{unique_id}: {status}: {(node.message or '').strip()[:500]}")
-    if not outcome.success:
-        detail = "\n".join(failures) or repr(outcome.exception)
-        raise DbtError(f"`dbt {' '.join(command)}` failed on Spark:\n{detail}")
+    for invoked, outcome in outcomes:
+        if not outcome.success:
+            detail = "\n".join(failures) or repr(outcome.exception)
+            raise DbtError(f"`dbt {' '.join(invoked)}` failed on Spark:\n{detail}")
     return result

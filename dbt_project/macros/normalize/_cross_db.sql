@@ -67,3 +67,20 @@
 {% macro halfwidth_characters() -%}
 ! "#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~
 {%- endmacro %}
+
+{#- An aggregate: the distinct non-null values of expr, sorted, joined by commas. -#}
+{% macro sorted_distinct_csv(expr) -%}
+    {{ return(adapter.dispatch('sorted_distinct_csv', 'citylake')(expr)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_csv(expr) -%}
+    string_agg(distinct {{ expr }}, ',' order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__sorted_distinct_csv(expr) -%}
+    array_to_string(list(distinct {{ expr }} order by {{ expr }}), ',')
+{%- endmacro %}
+
+{% macro spark__sorted_distinct_csv(expr) -%}
+    array_join(array_sort(collect_set({{ expr }})), ',')
+{%- endmacro %}

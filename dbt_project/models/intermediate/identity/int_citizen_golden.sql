@@ -1,4 +1,4 @@
-{{ config(materialized='table', schema='intermediate', tags=['entities', 'duckdb_only']) }}
+{{ config(materialized='table', schema='intermediate', tags=['entities']) }}
 
 {#- The golden record of each citizen, identified (raw resident ID, name, phone).
     Survivorship, attribute by attribute:
@@ -43,18 +43,42 @@ register as (
 
 ),
 
+name_counts as (
+
+    select
+        citizen_key,
+        name,
+        name_is_pinyin,
+        count(*) as mentions_with_name,
+        max(event_date) as last_named_on
+    from mentions
+    where name is not null
+    group by citizen_key, name, name_is_pinyin
+
+),
+
 frequent_name as (
 
     select
         citizen_key,
         name
-    from mentions
-    where name is not null
-    group by citizen_key, name, name_is_pinyin
+    from name_counts
     qualify row_number() over (
             partition by citizen_key
-            order by name_is_pinyin asc, count(*) desc, max(event_date) desc nulls last, name
+            order by name_is_pinyin asc, mentions_with_name desc, last_named_on desc nulls last, name
         ) = 1
+
+),
+
+birth_counts as (
+
+    select
+        citizen_key,
+        birth_date,
+        count(*) as mentions_with_birth_date
+    from mentions
+    where birth_date is not null
+    group by citizen_key, birth_date
 
 ),
 
@@ -63,10 +87,22 @@ frequent_birth as (
     select
         citizen_key,
         birth_date
+    from birth_counts
+    qualify row_number() over (
+            partition by citizen_key order by mentions_with_birth_date desc, birth_date
+        ) = 1
+
+),
+
+gender_counts as (
+
+    select
+        citizen_key,
+        gender,
+        count(*) as mentions_with_gender
     from mentions
-    where birth_date is not null
-    group by citizen_key, birth_date
-    qualify row_number() over (partition by citizen_key order by count(*) desc, birth_date) = 1
+    where gender is not null
+    group by citizen_key, gender
 
 ),
 
@@ -75,10 +111,8 @@ frequent_gender as (
     select
         citizen_key,
         gender
-    from mentions
-    where gender is not null
-    group by citizen_key, gender
-    qualify row_number() over (partition by citizen_key order by count(*) desc, gender) = 1
+    from gender_counts
+    qualify row_number() over (partition by citizen_key order by mentions_with_gender desc, gender) = 1
 
 ),
 
@@ -133,7 +167,7 @@ citizens as (
         count(*) as mention_count,
         count(distinct source_id) as source_count,
         bool_or(source_id = 'ps_household_registration') as in_household_register,
-        list(distinct match_rule order by match_rule) as match_rules,
+        {{ sorted_distinct_csv('match_rule') }} as match_rules,
         min(event_date) as first_seen_on,
         max(event_date) as last_seen_on
     from mentions
@@ -157,7 +191,7 @@ select
     c.resident_id is not null as has_valid_resident_id,
     c.mention_count,
     c.source_count,
-    array_to_string(c.match_rules, ',') as match_rules,
+    c.match_rules,
     c.first_seen_on,
     c.last_seen_on
 from citizens as c

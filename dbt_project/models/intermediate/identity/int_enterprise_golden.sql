@@ -1,4 +1,4 @@
-{{ config(materialized='table', schema='intermediate', tags=['entities', 'duckdb_only']) }}
+{{ config(materialized='table', schema='intermediate', tags=['entities']) }}
 
 {#- The golden record of each enterprise. Survivorship:
       uscc                   the valid credit code that keys the enterprise (null for firms
@@ -55,18 +55,41 @@ legal_rep as (
 
 ),
 
+name_counts as (
+
+    select
+        enterprise_key,
+        enterprise_name,
+        count(*) as mentions_with_name,
+        max(event_date) as last_named_on
+    from mentions
+    where enterprise_name is not null
+    group by enterprise_key, enterprise_name
+
+),
+
 frequent_name as (
 
     select
         enterprise_key,
         enterprise_name
-    from mentions
-    where enterprise_name is not null
-    group by enterprise_key, enterprise_name
+    from name_counts
     qualify row_number() over (
             partition by enterprise_key
-            order by count(*) desc, max(event_date) desc nulls last, enterprise_name
+            order by mentions_with_name desc, last_named_on desc nulls last, enterprise_name
         ) = 1
+
+),
+
+registration_counts as (
+
+    select
+        enterprise_key,
+        registration_no,
+        count(*) as mentions_with_registration
+    from mentions
+    where match_rule in ('uscc', 'registration_no') and {{ regexp_matches('registration_no', '^[0-9]{15}$') }}
+    group by enterprise_key, registration_no
 
 ),
 
@@ -75,10 +98,10 @@ frequent_registration as (
     select
         enterprise_key,
         registration_no
-    from mentions
-    where match_rule in ('uscc', 'registration_no') and {{ regexp_matches('registration_no', '^[0-9]{15}$') }}
-    group by enterprise_key, registration_no
-    qualify row_number() over (partition by enterprise_key order by count(*) desc, registration_no) = 1
+    from registration_counts
+    qualify row_number() over (
+            partition by enterprise_key order by mentions_with_registration desc, registration_no
+        ) = 1
 
 ),
 
@@ -117,7 +140,7 @@ enterprises as (
         count(*) as mention_count,
         count(distinct source_id) as source_count,
         bool_or(source_id = 'msa_enterprise_registration') as in_market_register,
-        list(distinct match_rule order by match_rule) as match_rules
+        {{ sorted_distinct_csv('match_rule') }} as match_rules
     from mentions
     group by enterprise_key
 
@@ -138,7 +161,7 @@ select
     e.in_market_register,
     e.mention_count,
     e.source_count,
-    array_to_string(e.match_rules, ',') as match_rules
+    e.match_rules
 from enterprises as e
 left join register as r using (enterprise_key)
 left join legal_rep as l using (enterprise_key)

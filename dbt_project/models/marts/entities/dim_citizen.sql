@@ -1,4 +1,4 @@
-{{ config(tags=['entities', 'duckdb_only']) }}
+{{ config(tags=['entities']) }}
 
 {#- The shared citizen dimension: one row per unified citizen, no direct identifier.
     citizen_sk is a keyed pseudonym of the citizen's key (its resident ID when it has

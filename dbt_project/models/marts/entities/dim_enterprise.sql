@@ -1,4 +1,4 @@
-{{ config(tags=['entities', 'duckdb_only']) }}
+{{ config(tags=['entities']) }}
 
 {#- The shared enterprise dimension: one row per unified enterprise. Credit codes,
     legacy registration numbers, names and addresses are public business identifiers;

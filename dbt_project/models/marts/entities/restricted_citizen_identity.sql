@@ -1,4 +1,4 @@
-{{ config(schema='restricted', tags=['entities', 'duckdb_only']) }}
+{{ config(schema='restricted', tags=['entities']) }}
 
 {#- The identified golden record of each citizen (raw resident ID, name, phone,
     address), keyed by the same citizen_sk as dim_citizen. Not shared: only the data

@@ -1,4 +1,4 @@
-{{ config(schema='restricted', tags=['entities', 'duckdb_only']) }}
+{{ config(schema='restricted', tags=['entities']) }}
 
 {#- Identified facts about each enterprise that are not shared: its legal
     representative's resident ID and name, and its phone. -#}
