@@ -20,6 +20,8 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_SPARK_MASTER | local[*] | e.g. spark://127.0.0.1:7077 for a standalone cluster |
 | CITYLAKE_SPARK_DRIVER_MEMORY | 2g | driver memory of the Spark session |
 | CITYLAKE_SPARK_DRIVER_HOST | 127.0.0.1 | address the driver binds and advertises (a reachable one for a remote cluster) |
+| CITYLAKE_LAKE_RETENTION_HOURS | 168 | how long files a compaction replaced stay for time travel before vacuum deletes them (`citylake/lake_maintenance.py`) |
+| CITYLAKE_COMPACT_MIN_FILES | 8 | a Delta table is compacted once it has this many active files |
 | CITYLAKE_ENTITY_BACKEND | duckdb | where the warehouse build's citizen crosswalk runs Splink: duckdb (in process) or spark (the Spark session, for a city too big for one process) |
 | AIRFLOW_HOME | <home>/airflow | Airflow's home (config, logs) |
 | CITYLAKE_AIRFLOW_DB_URL | sqlite:///<home>/airflow/airflow.db | Airflow metadata DB (postgresql+psycopg2://... at scale) |
@@ -120,6 +122,8 @@ class Settings:
     spark_driver_memory: str
     spark_driver_host: str
     entity_backend: str
+    lake_retention_hours: float
+    compact_min_files: int
     airflow_home: Path
     airflow_db_url: str
     airflow_port: int
@@ -245,6 +249,8 @@ def load_settings() -> Settings:
         spark_driver_memory=env("CITYLAKE_SPARK_DRIVER_MEMORY", "2g"),
         spark_driver_host=env("CITYLAKE_SPARK_DRIVER_HOST", "127.0.0.1"),
         entity_backend=env("CITYLAKE_ENTITY_BACKEND", "duckdb"),
+        lake_retention_hours=float(env("CITYLAKE_LAKE_RETENTION_HOURS", "168")),
+        compact_min_files=int(env("CITYLAKE_COMPACT_MIN_FILES", "8")),
         airflow_home=airflow_home,
         airflow_db_url=env("CITYLAKE_AIRFLOW_DB_URL", f"sqlite:///{airflow_home / 'airflow.db'}"),
         airflow_port=int(env("CITYLAKE_AIRFLOW_PORT", "8080")),

@@ -8,6 +8,8 @@
   counts).
 - ``citylake_warehouse``: scheduled on the bronze Assets the dbt project reads; one task
   per warehouse step (``citylake.orchestration.pipeline.WAREHOUSE_STEPS``).
+- ``citylake_lake_maintenance``: daily; compacts the Delta tables' small files and
+  vacuums what the retention no longer needs (``citylake.lake_maintenance``).
 
 Tasks only call citylake functions; heavy imports (GX, Spark, duckdb) happen inside
 them. Parsing reads only the YAML catalog: no file scanning, no dbt.
@@ -24,6 +26,8 @@ from airflow.sdk import Asset, AssetAll, AssetAny, dag, get_current_context, tas
 from citylake.catalog import default_catalog
 from citylake.orchestration.dag_plan import (
     LOCAL_TZ,
+    MAINTENANCE_DAG_ID,
+    MAINTENANCE_SCHEDULE,
     WAREHOUSE_DAG_ID,
     DepartmentPlan,
     IngestPlan,
@@ -178,6 +182,29 @@ def citylake_warehouse() -> None:
             tasks[upstream] >> tasks[step.task_id]
 
 
+@dag(
+    dag_id=MAINTENANCE_DAG_ID,
+    schedule=MAINTENANCE_SCHEDULE,
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args={**OWNER, "retries": 1, "retry_delay": timedelta(minutes=10)},
+    tags=["citylake", "maintenance"],
+    doc_md="Compact every Delta table of the lake with many small files (micro-batches) and "
+    "vacuum files older than `CITYLAKE_LAKE_RETENTION_HOURS`; time travel works within that "
+    "retention. See `citylake.lake_maintenance`.",
+)
+def citylake_lake_maintenance() -> None:
+    @task(task_id="compact_lake", execution_timeout=timedelta(hours=2))
+    def compact_lake() -> dict[str, int]:
+        from citylake import lake_maintenance
+
+        return lake_maintenance.summary(lake_maintenance.compact_lake(load_settings()))
+
+    compact_lake()
+
+
 for _plan in department_plans(default_catalog()):
     department_dag(_plan)
 citylake_warehouse()
+citylake_lake_maintenance()

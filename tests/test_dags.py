@@ -20,6 +20,7 @@ from citylake.landing import ledger
 from citylake.orchestration.dag_plan import (
     INGEST_DAG_PREFIX,
     LOCAL_TZ,
+    MAINTENANCE_DAG_ID,
     POOLS,
     WAREHOUSE_DAG_ID,
     bronze_asset_uri,
@@ -52,7 +53,8 @@ def test_dagbag_has_one_dag_per_department_and_one_task_per_source(bag) -> None:
     catalog = default_catalog()
     departments = {s.department for s in catalog.values()}
     assert set(ingest_dags(bag)) == {f"{INGEST_DAG_PREFIX}{d}" for d in departments}
-    assert set(bag.dags) == set(ingest_dags(bag)) | {WAREHOUSE_DAG_ID}
+    assert set(bag.dags) == set(ingest_dags(bag)) | {WAREHOUSE_DAG_ID, MAINTENANCE_DAG_ID}
+    assert bag.dags[MAINTENANCE_DAG_ID].task_ids == ["compact_lake"]
     tasks = Counter(t for dag in ingest_dags(bag).values() for t in dag.task_ids)
     assert tasks == Counter({f"ingest_{s}": 1 for s in catalog})
     for source in catalog.values():
@@ -175,8 +177,8 @@ def test_warehouse_runs_on_the_bronze_assets_dbt_reads(bag) -> None:
 
 
 # Real Airflow runs: the health department (PostgreSQL births register + weekly CSV) with
-# its PostgreSQL server down, and culture & tourism (a daily CSV drop), for two logical
-# dates in one runner process.
+# its PostgreSQL server down, culture & tourism (a daily CSV drop) and the lake
+# maintenance, for two logical dates in one runner process.
 DOWN_DAG = f"{INGEST_DAG_PREFIX}health"
 FILE_DAG = f"{INGEST_DAG_PREFIX}culture_tourism"
 DATES = [START + timedelta(days=5), START + timedelta(days=6)]
@@ -215,7 +217,9 @@ def dag_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
         patch.setenv("CITYLAKE_INGEST_RETRIES", "2")
         patch.setenv("CITYLAKE_RETRY_DELAY_SECONDS", "1")
         patch.setenv("CITYLAKE_MAX_RETRY_DELAY_SECONDS", "3")
-        results = run_dags([DOWN_DAG, FILE_DAG], DATES, check=False)
+        # A handful of commits is enough to compact in this small run.
+        patch.setenv("CITYLAKE_COMPACT_MIN_FILES", "2")
+        results = run_dags([DOWN_DAG, FILE_DAG, MAINTENANCE_DAG_ID], DATES, check=False)
     return {"settings": settings, "results": results}
 
 
@@ -264,6 +268,26 @@ def test_backfill_over_two_logical_dates_lands_each_batch_once(dag_runs: dict) -
     assert lake.read_table(settings.bronze_path("ct_entertainment_permits")).num_rows == int(
         permits["rows_landed"].sum()
     )
+
+
+@pytest.mark.slow
+def test_lake_maintenance_compacts_between_runs_without_breaking_exactly_once(
+    dag_runs: dict,
+) -> None:
+    """The maintenance DAG ran after each date's ingestion: the tables it found with two or
+    more files now have one, their rows are intact, and the second date's ingestion
+    (after the first compaction) still landed nothing twice (the test above)."""
+    from deltalake import DeltaTable
+
+    settings: Settings = dag_runs["settings"]
+    runs = [r for r in dag_runs["results"] if r.dag_id == MAINTENANCE_DAG_ID]
+    assert [r.state for r in runs] == ["success", "success"], runs
+    ledger_table = DeltaTable(str(settings.ledger_path))
+    history = [h["operation"] for h in ledger_table.history()]
+    assert "OPTIMIZE" in history, history
+    assert len(ledger_table.file_uris()) == 1
+    entries = ledger.read(settings).to_pandas()
+    assert len(entries) > 2
 
 
 @pytest.mark.slow

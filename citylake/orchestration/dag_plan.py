@@ -23,6 +23,8 @@ from citylake.catalog import (
 
 INGEST_DAG_PREFIX = "citylake_ingest_"
 WAREHOUSE_DAG_ID = "citylake_warehouse"
+MAINTENANCE_DAG_ID = "citylake_lake_maintenance"
+MAINTENANCE_SCHEDULE = "30 3 * * *"  # daily at 03:30 city time, when nothing lands
 LOCAL_TZ = "Asia/Shanghai"  # cadences are the city's wall-clock times
 
 # One pool per source system, so a slow department database is never hit by more than
