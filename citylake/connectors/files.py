@@ -172,6 +172,100 @@ def _csv_chunks(lines: Iterable[tuple[int, str | None, str]], chunk_rows: int | 
         yield pd.DataFrame(rows, columns=["_row_number", *header], dtype=object), errors, header
 
 
+def _arrow_csv_chunk(
+    group: list[tuple[int, bytes]], encoding: str, header: list[str]
+) -> pd.DataFrame | None:
+    """One chunk of physical lines read by Arrow's CSV reader, or None when Python's
+    reader must read it (an undecodable line, a quote, a blank line, a wrong field count:
+    the cases whose row numbers or errors only the line-by-line reader gets exactly).
+    Without quotes, CSV is fields split on commas: both readers agree value for value."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    data = b"\n".join(line for _, line in group)
+    if b'"' in data or any(not line.strip() for _, line in group):
+        return None
+    if encoding not in ("utf-8", "utf-8-sig"):
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if table.num_rows != len(group):
+        return None
+    numbers = [n for n, _ in group]
+    # A record of empty fields is no record (the line-by-line reader skips it): a line of
+    # commas and whitespace (Unicode's too, so short ones are decoded to be sure).
+    blank = [
+        k
+        for k, (_, line) in enumerate(group)
+        if len(bare := line.replace(b",", b"").strip()) < 8
+        and not bare.decode(encoding, "replace").strip()
+    ]
+    if blank:
+        keep = sorted(set(range(len(group))) - set(blank))
+        table = table.take(pa.array(keep, pa.int64()))
+        numbers = [numbers[k] for k in keep]
+    frame = table.to_pandas()
+    frame.insert(0, "_row_number", pd.Series(numbers, dtype=object))
+    return frame
+
+
+def _csv_file_chunks(path: Path, encoding: str, chunk_rows: int = CHUNK_ROWS):
+    """The chunks of :func:`_csv_chunks` for a whole file, read by Arrow while its lines
+    allow (:func:`_arrow_csv_chunk`); from the first chunk that does not, Python's reader
+    takes the rest of the file (so a quoted field spanning lines still parses)."""
+    from itertools import chain, islice
+
+    physical = enumerate(_physical_lines(_file_blocks(path)), start=1)
+    first = next(physical, None)
+    header: list[str] = []
+    if first is not None:
+        try:
+            names = next(csv.reader([first[1].decode(encoding)]), [])
+        except (UnicodeDecodeError, csv.Error):
+            names = []
+        header = [h.strip().lstrip("\ufeff") for h in names]
+    usable = bool(header) and len(set(header)) == len(header) and all(header)
+    yielded = False
+    while usable:
+        group = list(islice(physical, chunk_rows))
+        if not group:
+            break
+        frame = _arrow_csv_chunk(group, encoding, header)
+        if frame is None:
+            rest = chain([first], group, physical) if first else iter(())
+            yield from _csv_chunks(_decode_numbered(rest, encoding), chunk_rows)
+            return
+        yield frame, [], header
+        yielded = True
+    if usable:
+        if not yielded:
+            yield pd.DataFrame(columns=["_row_number", *header], dtype=object), [], header
+        return
+    rest = chain([first], physical) if first else iter(())
+    yield from _csv_chunks(_decode_numbered(rest, encoding), chunk_rows)
+
+
+def _decode_numbered(
+    lines: Iterable[tuple[int, bytes]], encoding: str
+) -> Iterator[tuple[int, str | None, str]]:
+    for number, raw in lines:
+        yield from _decoded([raw], encoding, start=number)
+
+
 def _ndjson_chunks(path: Path, encoding: str, declared: list[str]):
     """(frame, row errors, keys seen) per ``CHUNK_ROWS`` lines of an NDJSON file, streamed."""
     lines: list[bytes] = []
@@ -340,8 +434,7 @@ def extract_files(
             log.info("%s: %s detected as %s", source.id, path.name, encoding)
         # Streamed: a file of any size is read block by block and lands in parts.
         if connector.kind == "csv_drop":
-            lines = _decoded(_physical_lines(_file_blocks(path)), encoding)
-            chunks = _csv_chunks(lines, CHUNK_ROWS)
+            chunks = _csv_file_chunks(path, encoding, CHUNK_ROWS)
         else:
             chunks = _ndjson_chunks(path, encoding, declared)
         for frame, errors, delivered, identity in _parts(source, path, sha, chunks):
