@@ -36,6 +36,7 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_INGEST_RETRIES / CITYLAKE_RETRY_DELAY_SECONDS / CITYLAKE_MAX_RETRY_DELAY_SECONDS | 3 / 60 / 1800 | ingest task retries, first delay, cap (exponential back-off) |
 | CITYLAKE_PSEUDONYM_KEY | unset | HMAC key of ``pseudonym()``; unset = a demo key generated into <home>/secrets (never on production targets) |
 | CITYLAKE_STREAM_BATCH_MESSAGES | 500 | stream micro-batch size trigger |
+| CITYLAKE_STREAM_MAX_BATCH_MESSAGES | 20000 | under load a due micro-batch takes everything buffered up to this many messages (never fewer than the size trigger) |
 | CITYLAKE_STREAM_BATCH_SECONDS | 5 | stream micro-batch age trigger (seconds since its first message) |
 | CITYLAKE_STREAM_CLIENT_ID_PREFIX | citylake-stream | MQTT client id = <prefix>-<source id> (stable: it names the session) |
 | CITYLAKE_STREAM_TOPIC_PREFIX | (empty) | prepended to the catalog topics (tests, multi-tenant brokers) |
@@ -77,6 +78,7 @@ class StreamSettings:
 
     batch_messages: int = 500
     batch_seconds: float = 5.0
+    max_batch_messages: int = 20_000
     client_id_prefix: str = "citylake-stream"
     topic_prefix: str = ""
     session_expiry: int = 7 * 24 * 3600
@@ -273,6 +275,7 @@ def load_settings() -> Settings:
         stream=StreamSettings(
             batch_messages=int(env("CITYLAKE_STREAM_BATCH_MESSAGES", "500")),
             batch_seconds=float(env("CITYLAKE_STREAM_BATCH_SECONDS", "5")),
+            max_batch_messages=int(env("CITYLAKE_STREAM_MAX_BATCH_MESSAGES", "20000")),
             client_id_prefix=env("CITYLAKE_STREAM_CLIENT_ID_PREFIX", "citylake-stream"),
             topic_prefix=env("CITYLAKE_STREAM_TOPIC_PREFIX", ""),
             session_expiry=int(env("CITYLAKE_STREAM_SESSION_EXPIRY", str(7 * 24 * 3600))),

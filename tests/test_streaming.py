@@ -43,6 +43,9 @@ def stream_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
         "CITYLAKE_STREAM_CLIENT_ID_PREFIX": f"citylake-test-{tag}",
         # Long enough to outlive a restart, short enough not to pile up on the broker.
         "CITYLAKE_STREAM_SESSION_EXPIRY": "300",
+        # Batches of exactly the size trigger, never grown under load: the tests below
+        # count on where a batch ends (the one that grows sets its own limit).
+        "CITYLAKE_STREAM_MAX_BATCH_MESSAGES": "1",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -167,6 +170,25 @@ def test_subscriber_lands_every_published_reading(stream_env: dict[str, str]) ->
     assert frame["rows_received"].max() <= 50
     assert (frame["status"] == ledger.LANDED).all()
     assert bronze["_batch_id"].nunique() == len(frame)
+
+
+def test_batches_grow_under_load_up_to_their_limit(stream_env: dict[str, str]) -> None:
+    """While one batch lands (held here a second before its acknowledgement), the rest
+    buffer; the next batch takes all of them up to the limit, not the size trigger."""
+    records = readings(500)
+    with InProcess(
+        batch_messages=10, batch_seconds=0.2, max_batch_messages=200, pause_before_ack=1.0
+    ):
+        publish(records, stream_env["CITYLAKE_STREAM_TOPIC_PREFIX"])
+        wait_for(lambda: ledger_frame()["rows_received"].sum() >= 500, 120, "500 rows landed")
+    frame = ledger_frame()
+    assert_balanced(frame)
+    assert frame["rows_landed"].sum() == 500 and len(bronze_keys()) == 500
+    # The first batch takes what arrived by its trigger (at most 200); at least 300 more
+    # arrive during its second, so the next takes exactly the limit.
+    sizes = sorted(frame["rows_received"], reverse=True)
+    assert sizes[0] == 200, sizes
+    assert len(sizes) <= 5, sizes
 
 
 def test_bad_payloads_are_quarantined_naming_source_batch_and_row(

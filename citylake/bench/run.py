@@ -253,6 +253,13 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="the citizen linker on FEBRL3 beside Splink's own model",
     )
+    parser.add_argument(
+        "--stream-seconds",
+        type=float,
+        default=300,
+        help="MQTT stream under a sustained load for this long (0 skips it)",
+    )
+    parser.add_argument("--stream-rate", type=float, default=6000, help="messages/s sent")
     parser.add_argument("--output", default=str(load_settings().project_dir / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
     febrl_lines = ""
@@ -285,6 +292,18 @@ def main(argv: list[str] | None = None) -> None:
 
         url = load_settings().mqtt_url or "mqtt://127.0.0.1:1883"
         latency_lines = warnings_latency.markdown(warnings_latency.measure(2.0, url))
+    stream_lines: list[str] = []
+    if args.stream_seconds:
+        print(f"benchmarking the MQTT stream at {args.stream_rate:g} msg/s...", flush=True)
+        from citylake.bench import stream
+
+        url = load_settings().mqtt_url or "mqtt://127.0.0.1:1883"
+        result = stream.measure(args.stream_rate, args.stream_seconds, url)
+        stream_lines = stream.markdown(
+            result,
+            f"python -m citylake.bench.stream --rate {args.stream_rate:g} "
+            f"--seconds {args.stream_seconds:g}",
+        )
     if args.febrl:
         print("benchmarking entity resolution on FEBRL3...", flush=True)
         from citylake.bench import febrl
@@ -301,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     flags += "" if args.warnings_latency else " --no-warnings-latency"
     flags += "" if args.dashboards else " --no-dashboards"
     flags += "" if args.febrl else " --no-febrl"
+    flags += f" --stream-seconds {args.stream_seconds:g} --stream-rate {args.stream_rate:g}"
     command = f"python -m citylake.bench {flags}"
     if argv is None and sys.argv[1:] == []:
         command = f"make bench  # {command}"
@@ -309,6 +329,8 @@ def main(argv: list[str] | None = None) -> None:
         text += "\n".join(forecasts.markdown(forecast_rows)) + "\n"
     if latency_lines:
         text += "\n".join(latency_lines) + "\n"
+    if stream_lines:
+        text += "\n" + "\n".join(stream_lines) + "\n"
     if _dashboard_lines:
         text += "\n".join(_dashboard_lines) + "\n"
     if febrl_lines:

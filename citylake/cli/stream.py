@@ -24,6 +24,10 @@ def stream_command(
     batch_seconds: float = typer.Option(
         None, help="micro-batch age limit in seconds (CITYLAKE_STREAM_BATCH_SECONDS)"
     ),
+    max_batch_messages: int = typer.Option(
+        None,
+        help="most messages a micro-batch takes under load (CITYLAKE_STREAM_MAX_BATCH_MESSAGES)",
+    ),
     verbose: bool = typer.Option(True, help="log each micro-batch"),
 ) -> None:
     """Subscribe to the sensor topics and land micro-batches exactly once (SIGTERM: flush, ack, exit)."""
@@ -36,7 +40,11 @@ def stream_command(
     )
     # GX logs its own start-up at INFO, hundreds of lines; the service log is for batches.
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    config = StreamConfig.from_env(batch_messages=batch_messages, batch_seconds=batch_seconds)
+    config = StreamConfig.from_env(
+        batch_messages=batch_messages,
+        batch_seconds=batch_seconds,
+        max_batch_messages=max_batch_messages,
+    )
     try:
         counts = run_stream(source or None, max_seconds, config=config)
     except (ConnectionError, ValueError, KeyError) as exc:

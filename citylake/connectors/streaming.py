@@ -18,7 +18,11 @@ Delivery guarantee, end to end:
   unacknowledged messages the broker may send ahead. It must exceed the micro-batch size,
   or the broker would wait for acknowledgements that wait for a full batch.
 - A micro-batch flushes at ``CITYLAKE_STREAM_BATCH_MESSAGES`` messages or
-  ``CITYLAKE_STREAM_BATCH_SECONDS`` after its first message, whichever comes first.
+  ``CITYLAKE_STREAM_BATCH_SECONDS`` after its first message, whichever comes first, and
+  takes everything buffered by then up to ``CITYLAKE_STREAM_MAX_BATCH_MESSAGES``: under
+  load the batches grow while the previous one lands, so the fixed cost of a batch
+  (validation set-up, three Delta commits) is paid per thousands of messages, and the
+  delay stays about one batch's landing time.
 - SIGTERM/SIGINT: stop taking messages (later ones stay unacknowledged, so the broker
   keeps them), land and acknowledge what is buffered, disconnect, exit 0.
 
@@ -59,6 +63,11 @@ class StreamConfig(StreamSettings):
                 f"{config.batch_messages}: the broker would stop sending before a batch fills"
             )
         return config
+
+    @property
+    def batch_limit(self) -> int:
+        """The most messages one micro-batch takes (never below the size trigger)."""
+        return max(self.batch_messages, self.max_batch_messages)
 
 
 def sensor_sources(only: list[str] | None = None) -> list[Source]:

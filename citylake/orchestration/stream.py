@@ -103,7 +103,7 @@ class Streamer:
 
     def _flush(self, sub: Subscriber) -> None:
         while sub.pending():
-            self._land(sub, sub.take(self.config.batch_messages))
+            self._land(sub, sub.take(self.config.batch_limit))
 
     def run(self, max_seconds: float | None = None) -> dict[str, SourceReport]:
         """Subscribe and land until stopped (signal, :meth:`request_stop` or ``max_seconds``)."""
@@ -137,7 +137,7 @@ class Streamer:
                 landed_any = False
                 for sub in self.subscribers:
                     if sub.due(self.config):
-                        self._land(sub, sub.take(self.config.batch_messages))
+                        self._land(sub, sub.take(self.config.batch_limit))
                         landed_any = True
                 if now - last_docs >= self.config.docs_seconds:
                     self._validator.build_docs()
