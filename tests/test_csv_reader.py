@@ -8,13 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from citylake.connectors.files import (
-    _csv_chunks,
-    _csv_file_chunks,
-    _decoded,
-    _file_blocks,
-    _physical_lines,
-)
+from citylake.connectors.csv_reader import csv_chunks, csv_file_chunks
+from citylake.connectors.text_lines import decoded, file_blocks, physical_lines
 
 HEADER = "complaint_id,received_at,category,summary\n"
 LINES = [f"C{i:05d},2026-09-01 08:{i % 60:02d}:00,noise,夜间施工噪音{i}\n" for i in range(1, 26)]
@@ -26,8 +21,8 @@ def lines(a: int, b: int | None = None) -> str:
 
 
 def line_by_line(path: Path, encoding: str, chunk_rows: int) -> list:
-    lines = _decoded(_physical_lines(_file_blocks(path)), encoding)
-    return list(_csv_chunks(lines, chunk_rows))
+    lines = decoded(physical_lines(file_blocks(path)), encoding)
+    return list(csv_chunks(lines, chunk_rows))
 
 
 def same(a: list, b: list) -> None:
@@ -58,30 +53,30 @@ def same(a: list, b: list) -> None:
 def test_arrow_and_python_readers_agree(tmp_path: Path, name: str, body: str, encoding: str):
     path = tmp_path / "drop.csv"
     path.write_bytes(body.encode(encoding if encoding != "utf-8-sig" else "utf-8"))
-    same(list(_csv_file_chunks(path, encoding, chunk_rows=10)), line_by_line(path, encoding, 10))
+    same(list(csv_file_chunks(path, encoding, chunk_rows=10)), line_by_line(path, encoding, 10))
 
 
 def test_an_undecodable_line_is_a_row_error_with_its_line_number(tmp_path: Path) -> None:
     path = tmp_path / "drop.csv"
     path.write_bytes((HEADER + lines(0, 3)).encode() + b"C8,\xff\xfe,x,y\n" + lines(3).encode())
-    chunks = list(_csv_file_chunks(path, "utf-8", chunk_rows=100))
+    chunks = list(csv_file_chunks(path, "utf-8", chunk_rows=100))
     errors = [e for _, errs, _ in chunks for e in errs]
     assert [(e.row_number, e.reason) for e in errors] == [(5, "undecodable")]
     assert sum(len(f) for f, _, _ in chunks) == 25
 
 
 def test_arrow_reads_plain_lines_and_leaves_quotes_and_blank_lines_to_python() -> None:
-    from citylake.connectors.files import _arrow_csv_chunk
+    from citylake.connectors.csv_reader import arrow_csv_chunk
 
     header = HEADER.strip().split(",")
 
     def numbered(text: str) -> list[tuple[int, bytes]]:
         return list(enumerate((line.encode() for line in text.splitlines()), start=2))
 
-    frame = _arrow_csv_chunk(numbered(PLAIN), "utf-8", header)
+    frame = arrow_csv_chunk(numbered(PLAIN), "utf-8", header)
     assert frame is not None and len(frame) == 25
     assert frame["_row_number"].tolist() == list(range(2, 27))
     assert frame.loc[0, "summary"] == "夜间施工噪音1"
-    assert _arrow_csv_chunk(numbered('C1,"a, b",x,y'), "utf-8", header) is None
-    assert _arrow_csv_chunk(numbered(lines(0, 2) + "\n" + lines(2, 4)), "utf-8", header) is None
-    assert _arrow_csv_chunk(numbered("C1,x,y"), "utf-8", header) is None  # 3 of 4 fields
+    assert arrow_csv_chunk(numbered('C1,"a, b",x,y'), "utf-8", header) is None
+    assert arrow_csv_chunk(numbered(lines(0, 2) + "\n" + lines(2, 4)), "utf-8", header) is None
+    assert arrow_csv_chunk(numbered("C1,x,y"), "utf-8", header) is None  # 3 of 4 fields

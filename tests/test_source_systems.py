@@ -28,7 +28,7 @@ from citylake.catalog import Source
 from citylake.connectors import SourceState, extract
 from citylake.connectors import rest as rest_connector
 from citylake.connectors.excel import ExcelBatch
-from citylake.connectors.files import detect_encoding
+from citylake.connectors.text_lines import detect_encoding
 from citylake.democity.api_server import serve
 from citylake.democity.systems import (
     NOTES_SHEET,

@@ -79,10 +79,12 @@ def bench_scale(
                 total.cpu = (total.cpu or 0.0) + cpu
                 if source_id in CEILING_SOURCES:
                     rows.append(Row(scale, f"land {source_id}", landed.received, seconds, cpu))
-        rows.append(total)
-        ceiling = duckdb_ceiling(settings.sources_root, Path(tmp) / "ceiling")
+            rows.append(total)
+            ceiling = duckdb_ceiling(settings, Path(tmp) / "ceiling")
         for source_id, (n, seconds, cpu) in ceiling.items():
             rows.append(Row(scale, f"duckdb alone {source_id}", n, seconds, cpu))
+        for row in rows:  # in the log now: a later step's failure must not lose them
+            print(f"  {row.step}: {row.rows:,} rows, {row.seconds:.2f} s, {row.cpu or 0:.2f} CPU s")
         forecast_rows: list[forecasts.ForecastBench] = []
         if warehouse_steps:
             rows += _warehouse_steps(scale, settings, warehouse, forecast_rows)
@@ -125,6 +127,7 @@ def _warehouse_steps(
 
     for linked in measure(settings):
         note = f"F1 {linked.f1:.4f}" if linked.f1 is not None else ""
+        print(f"  link {linked.kind}: {linked.mentions:,} mentions, {linked.seconds:.2f} s, {note}")
         rows.append(
             Row(scale, f"link {linked.kind} (mentions)", linked.mentions, linked.seconds, note=note)
         )
@@ -145,6 +148,8 @@ def _warehouse_steps(
 
 def warnings_input_rows(settings: Any) -> dict[str, int]:
     """Landed readings of each feed the warnings judge (what the job replays)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     from citylake.warnings import FEEDS
@@ -153,9 +158,9 @@ def warnings_input_rows(settings: Any) -> dict[str, int]:
     for source, _, _ in FEEDS.values():
         path = settings.bronze_path(source)
         if (path / "_delta_log").is_dir():
-            counts[source] = sum(
-                int(n) for n in DeltaTable(str(path)).get_add_actions(flatten=True)["num_records"]
-            )
+            # delta-rs returns Arrow through the C data interface (arro3): read it as pyarrow.
+            actions = pa.table(DeltaTable(str(path)).get_add_actions(flatten=True))
+            counts[source] = int(pc.sum(actions["num_records"]).as_py() or 0)
     return counts
 
 

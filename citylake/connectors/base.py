@@ -41,7 +41,7 @@ class RawBatch:
     schema_note: str = ""
     # Set by citylake.landing.redelivery.RedeliveryCheck: the earlier delivery with the same bytes, if any.
     duplicate_of: str | None = None
-    # A file too large for one batch lands in parts (connectors.files.CHUNK_ROWS): the
+    # A file too large for one batch lands in parts (connectors.text_lines.CHUNK_ROWS): the
     # part's number, and on the last part only, the number of parts.
     file_part: int | None = None
     file_parts: int | None = None

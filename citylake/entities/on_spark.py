@@ -10,8 +10,8 @@ the goldens, dimensions and every fact joining a crosswalk build on Spark too.
 
 The DuckDB warehouse build (the warehouse DAG's ``dbt_build``) links in its dbt Python
 models; with ``CITYLAKE_ENTITY_BACKEND=spark`` their Splink runs on the Spark session
-instead of in-process DuckDB (:func:`splink_backend`), for a city whose pairs outgrow one
-process.
+instead of in-process DuckDB (``citylake.warehouse.entity_backend``), for a city whose
+pairs outgrow one process.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -33,29 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CITIZENS, ENTERPRISES = "int_citizen_crosswalk", "int_enterprise_crosswalk"
-BACKENDS = ("duckdb", "spark")
 
 
-def splink_backend(settings: Settings) -> Callable[[], Any] | None:
-    """The Splink database the warehouse build's citizen crosswalk uses
-    (``CITYLAKE_ENTITY_BACKEND``): None for Splink's own in-process DuckDB, or a factory
-    of Splink's Spark backend on the process's Spark session."""
-    backend = settings.entity_backend
-    if backend not in BACKENDS:
-        raise ValueError(f"CITYLAKE_ENTITY_BACKEND={backend!r}: expected one of {BACKENDS}")
-    if backend == "duckdb":
-        return None
-
-    def spark_api() -> Any:
-        from citylake.entities.citizen_model import spark_db_api
-        from citylake.warehouse.spark_session import get_spark
-
-        return spark_db_api(get_spark("citylake-entities"), _checkpoints(settings))
-
-    return spark_api
-
-
-def _checkpoints(settings: Settings) -> str:
+def checkpoints(settings: Settings) -> str:
+    """Where Splink's Spark backend checkpoints (it breaks long lineages)."""
     return str(settings.home / "spark" / "checkpoints" / "splink")
 
 
@@ -97,7 +77,7 @@ def link_on_spark(
     firms = link_enterprises(enterprise_mentions)
     citizens = link_citizens(
         person_mentions,
-        db_api_factory=lambda: spark_db_api(spark, _checkpoints(settings)),
+        db_api_factory=lambda: spark_db_api(spark, checkpoints(settings)),
         firms=firms[["source_id", "record_key", "role", "enterprise_key"]],
     )
     _drop_splink_views(spark)

@@ -11,8 +11,8 @@ Spark itself between two dbt invocations (citylake/entities/on_spark.py).
 def model(dbt, session):
     dbt.config(materialized="table", schema="intermediate", tags=["entities", "duckdb_only"])
     from citylake.entities.citizens import link_citizens
-    from citylake.entities.on_spark import splink_backend
     from citylake.settings import load_settings
+    from citylake.warehouse.entity_backend import splink_backend
 
     mentions = dbt.ref("int_person_mentions").df()
     # A licence names its legal representative, an inspection its contact, by name alone:
