@@ -184,6 +184,16 @@ def write_big_csv(path: Path, megabytes: int) -> int:
     return n
 
 
+def _peak_rss_kb() -> float:
+    """This process's peak resident memory in KiB: VmHWM, the high-water mark of its own
+    address space. ``getrusage``'s ru_maxrss survives ``exec``, so a child of a parent
+    that once held 3 GB reports 3 GB whatever it used itself."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def _land_one(source_id: str) -> None:
     """Child process: land one source, print rows, seconds and peak RSS as JSON."""
     from citylake.landing import ingest_source
@@ -192,7 +202,7 @@ def _land_one(source_id: str) -> None:
     settings = load_settings()
     validator = Validator(settings.quality_home, data_docs=False)
     report, seconds, cpu = timed(lambda: ingest_source(source_id, settings, validator=validator))
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    peak_kb = _peak_rss_kb()
     print(
         json.dumps(
             {
@@ -218,7 +228,7 @@ def _duckdb_csv(csv: Path, out: Path) -> None:
             int(con.execute(f"select count(*) from '{out}'").fetchone()[0]),
         )[1]
     )
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = _peak_rss_kb()
     print(json.dumps({"rows": n, "seconds": seconds, "cpu": cpu, "peak_mb": peak_kb / 1024}))
 
 
