@@ -16,7 +16,7 @@ from deltalake import DeltaTable
 
 from citylake import lake
 from citylake.catalog import FieldType
-from citylake.connectors import files
+from citylake.connectors import files, text_lines
 from citylake.landing import casting, ingest_source, ledger, steps
 from citylake.settings import Settings, load_settings
 
@@ -65,7 +65,7 @@ def test_stream_splits_lines_like_splitlines_across_blocks() -> None:
         data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
         cuts = sorted(rng.sample(range(len(data) + 1), min(len(data) + 1, rng.randint(0, 6))))
         blocks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
-        assert list(files._physical_lines(blocks)) == data.splitlines(), (data, cuts)
+        assert list(text_lines.physical_lines(blocks)) == data.splitlines(), (data, cuts)
 
 
 def test_ndjson_in_parts_reads_like_the_whole_file(

@@ -210,7 +210,7 @@ def link_entities(spark: SparkSession, settings: Settings, manifest: dict[str, A
     """Link the mentions the first invocation built, with Splink on this session, and make
     the crosswalks the tables dbt's ``ref`` names (folders in the lake); False when the
     project has no crosswalks or their mentions were not built."""
-    from citylake.entities.on_spark import ENTERPRISES, crosswalk_folder, link_on_spark
+    from citylake.entities.on_spark import CITIZENS, ENTERPRISES, crosswalk_folder, link_on_spark
 
     relations = {m: _relation(manifest, m) for m in (*CROSSWALK_MODELS, *MENTION_MODELS.values())}
     if None in relations.values():
@@ -222,7 +222,7 @@ def link_entities(spark: SparkSession, settings: Settings, manifest: dict[str, A
             log.warning("%s not built on Spark: the entity marts are skipped", model)
             return False
         mentions[crosswalk] = spark.table(table).toPandas()
-    link_on_spark(spark, settings, mentions["int_citizen_crosswalk"], mentions[ENTERPRISES])
+    link_on_spark(spark, settings, mentions[CITIZENS], mentions[ENTERPRISES])
     for crosswalk in CROSSWALK_MODELS:
         table = str(relations[crosswalk])
         location = str(crosswalk_folder(settings, crosswalk)).replace("'", "\\'")
