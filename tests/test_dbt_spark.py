@@ -128,3 +128,23 @@ def test_spark_leaves_no_metastore_in_the_repository(spark_build: dict) -> None:
     for leftover in ("metastore_db", "derby.log", "spark-warehouse"):
         assert not (PROJECT / leftover).exists(), leftover
         assert not (PROJECT / "dbt_project" / leftover).exists(), leftover
+
+
+def test_entity_backend_setting_picks_splinks_database(
+    spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CITYLAKE_ENTITY_BACKEND: the warehouse build's crosswalk runs Splink in process
+    (duckdb, the default) or on the Spark session (spark); anything else is refused."""
+    from citylake.settings import load_settings
+    from citylake.warehouse.entity_backend import splink_backend
+
+    monkeypatch.setenv("CITYLAKE_HOME", str(tmp_path))
+    assert splink_backend(load_settings()) is None
+    monkeypatch.setenv("CITYLAKE_ENTITY_BACKEND", "spark")
+    factory = splink_backend(load_settings())
+    assert factory is not None
+    api = factory()
+    assert type(api).__name__ == "SparkAPI" and api.spark is spark  # the process's session
+    monkeypatch.setenv("CITYLAKE_ENTITY_BACKEND", "postgres")
+    with pytest.raises(ValueError, match="CITYLAKE_ENTITY_BACKEND='postgres'"):
+        splink_backend(load_settings())
