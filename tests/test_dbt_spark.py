@@ -98,7 +98,7 @@ def test_project_builds_on_spark_like_on_duckdb(spark_build: dict) -> None:
 def test_crosswalks_linked_on_spark_match_duckdb(spark_build: dict) -> None:
     """Splink on Spark (the Spark build's crosswalks, in the lake) links every mention to
     the same citizen or enterprise, by the same rule, as Splink on DuckDB did."""
-    from citylake.entities.on_spark import CITIZENS, ENTERPRISES, crosswalk_folder
+    from citylake.entities.on_spark import CITIZENS, ENTERPRISES, checkpoints, crosswalk_folder
 
     settings = spark_build["settings"]
     con = duckdb.connect(str(settings.build_db), read_only=True)
@@ -118,8 +118,9 @@ def test_crosswalks_linked_on_spark_match_duckdb(spark_build: dict) -> None:
             rules = on_spark["match_rule"].value_counts().to_dict()
             print(f"{model}: {len(both)} mentions alike on both engines {rules}")
         # The probabilistic path really ran on Spark: some citizen mention (the loop's
-        # last model) linked by Splink.
+        # last model) linked by Splink; its checkpoints were scratch, gone after the link.
         assert rules.get("splink", 0) > 0, rules
+        assert not list(Path(checkpoints(settings)).glob("build-*"))
     finally:
         con.close()
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,12 +77,17 @@ def link_on_spark(
 
     clock = time.perf_counter()
     firms = link_enterprises(enterprise_mentions)
-    citizens = link_citizens(
-        person_mentions,
-        db_api_factory=lambda: spark_db_api(spark, checkpoints(settings)),
-        firms=firms[["source_id", "record_key", "role", "enterprise_key"]],
-    )
-    _drop_splink_views(spark)
+    # Splink's checkpoints are scratch for this link only: a folder of its own, removed after.
+    scratch = Path(checkpoints(settings)) / f"build-{uuid.uuid4().hex[:12]}"
+    try:
+        citizens = link_citizens(
+            person_mentions,
+            db_api_factory=lambda: spark_db_api(spark, str(scratch)),
+            firms=firms[["source_id", "record_key", "role", "enterprise_key"]],
+        )
+    finally:
+        _drop_splink_views(spark)
+        shutil.rmtree(scratch, ignore_errors=True)
     written = {
         ENTERPRISES: _write(firms, crosswalk_folder(settings, ENTERPRISES)),
         CITIZENS: _write(citizens, crosswalk_folder(settings, CITIZENS)),
