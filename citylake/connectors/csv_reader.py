@@ -126,39 +126,39 @@ def arrow_csv_chunk(
 
 
 def csv_file_chunks(path: Path, encoding: str, chunk_rows: int = CHUNK_ROWS):
-    """The chunks of :func:`_csv_chunks` for a whole file, read by Arrow while its lines
+    """The chunks of :func:`csv_chunks` for a whole file, read by Arrow while its lines
     allow (:func:`arrow_csv_chunk`); from the first chunk that does not, Python's reader
-    takes the rest of the file (so a quoted field spanning lines still parses)."""
+    takes the rest of the file, header first (so a quoted field spanning lines still
+    parses). A header Arrow cannot key by (missing, undecodable, blank or repeated
+    names) leaves the whole file to Python's reader."""
     from itertools import chain, islice
 
     physical = enumerate(physical_lines(file_blocks(path)), start=1)
     first = next(physical, None)
-    header: list[str] = []
-    if first is not None:
-        try:
-            names = next(csv.reader([first[1].decode(encoding)]), [])
-        except (UnicodeDecodeError, csv.Error):
-            names = []
-        header = [h.strip().lstrip("\ufeff") for h in names]
-    usable = bool(header) and len(set(header)) == len(header) and all(header)
+    header = _header(first[1], encoding) if first is not None else []
+    if first is None or not header or not all(header) or len(set(header)) < len(header):
+        rest = chain([first], physical) if first is not None else iter(())
+        yield from csv_chunks(_decode_numbered(rest, encoding), chunk_rows)
+        return
     yielded = False
-    while usable:
-        group = list(islice(physical, chunk_rows))
-        if not group:
-            break
+    for group in iter(lambda: list(islice(physical, chunk_rows)), []):
         frame = arrow_csv_chunk(group, encoding, header)
         if frame is None:
-            rest = chain([first], group, physical) if first else iter(())
+            rest = chain([first], group, physical)
             yield from csv_chunks(_decode_numbered(rest, encoding), chunk_rows)
             return
         yield frame, [], header
         yielded = True
-    if usable:
-        if not yielded:
-            yield pd.DataFrame(columns=["_row_number", *header], dtype=object), [], header
-        return
-    rest = chain([first], physical) if first else iter(())
-    yield from csv_chunks(_decode_numbered(rest, encoding), chunk_rows)
+    if not yielded:  # a header and no records: one empty part, as Python's reader gives
+        yield pd.DataFrame(columns=["_row_number", *header], dtype=object), [], header
+
+
+def _header(line: bytes, encoding: str) -> list[str]:
+    try:
+        names = next(csv.reader([line.decode(encoding)]), [])
+    except (UnicodeDecodeError, csv.Error):
+        return []
+    return [h.strip().lstrip("\ufeff") for h in names]
 
 
 def _decode_numbered(
