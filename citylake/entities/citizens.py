@@ -98,15 +98,6 @@ def name_key(name: object, is_pinyin: object) -> str | None:
     return _LATIN.sub("", text.lower()) or None
 
 
-def sorted_name_key(name: object, is_pinyin: object) -> str | None:
-    """The name's words in alphabetical order (Wei Zhang / Zhang Wei -> weizhang); a name
-    written in characters is one word, so this is its pinyin key."""
-    if not isinstance(name, str) or not bool(is_pinyin):
-        return name_key(name, is_pinyin)
-    words = sorted(_LATIN.sub("", w) for w in name.lower().split())
-    return "".join(words) or None
-
-
 def name_words(name: str) -> list[str] | None:
     """A Latin-letter name's words when it has more than one (a name in characters has
     none: its surname alone would block half the city together)."""
@@ -160,15 +151,21 @@ def features(mentions: pd.DataFrame) -> pd.DataFrame:
     is_pinyin = mentions["name_is_pinyin"].fillna(False)
     name_zh = mentions["name"].where(~is_pinyin.astype(bool))
     words = mentions["name"].where(is_pinyin.astype(bool)).map(name_words, na_action="ignore")
+    name_py = pd.Series(
+        [name_key(n, p) for n, p in zip(mentions["name"], is_pinyin, strict=True)],
+        index=mentions.index,
+        dtype=object,
+    )
     return pd.DataFrame(
         {
             "unique_id": mentions["mention_id"],
             "rid": rid,
             "name_zh": name_zh.str.replace(r"\s+", "", regex=True),
-            "name_py": [name_key(n, p) for n, p in zip(mentions["name"], is_pinyin, strict=True)],
-            "name_sorted": [
-                sorted_name_key(n, p) for n, p in zip(mentions["name"], is_pinyin, strict=True)
-            ],
+            "name_py": name_py,
+            # Wei Zhang / Zhang Wei -> weizhang; a one-word name (any in characters) is its key.
+            "name_sorted": words.map(lambda w: "".join(sorted(w)), na_action="ignore").where(
+                words.notna(), name_py
+            ),
             "name_first": words.map(lambda w: w[0], na_action="ignore"),
             "name_last": words.map(lambda w: w[-1], na_action="ignore"),
             "name_words": words,
