@@ -67,7 +67,7 @@ def delta_tables(root: Path) -> list[Path]:
     return sorted(log_dir.parent for log_dir in root.glob("**/_delta_log") if log_dir.is_dir())
 
 
-def compact_table(path: Path, retention_hours: float, min_files: int) -> Compaction:
+def compact_table(path: Path, retention_hours: int, min_files: int) -> Compaction:
     """Compact one table when it has at least ``min_files`` active files, then vacuum
     what is older than ``retention_hours``."""
     clock = time.perf_counter()
@@ -79,7 +79,7 @@ def compact_table(path: Path, retention_hours: float, min_files: int) -> Compact
     # Files removed by this compaction are younger than any retention: they stay for
     # time travel and go in a later run, once they have aged out.
     vacuumed = table.vacuum(
-        retention_hours=int(retention_hours), dry_run=False, enforce_retention_duration=False
+        retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
     )
     table = DeltaTable(str(path))
     return Compaction(
@@ -95,7 +95,7 @@ def compact_table(path: Path, retention_hours: float, min_files: int) -> Compact
 
 def compact_lake(
     settings: Settings | None = None,
-    retention_hours: float | None = None,
+    retention_hours: int | None = None,
     min_files: int | None = None,
     progress: Callable[[Compaction], None] | None = None,
 ) -> list[Compaction]:

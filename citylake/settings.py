@@ -124,7 +124,7 @@ class Settings:
     spark_driver_memory: str
     spark_driver_host: str
     entity_backend: str
-    lake_retention_hours: float
+    lake_retention_hours: int  # whole hours: delta-rs vacuums by the hour
     compact_min_files: int
     airflow_home: Path
     airflow_db_url: str
@@ -251,7 +251,7 @@ def load_settings() -> Settings:
         spark_driver_memory=env("CITYLAKE_SPARK_DRIVER_MEMORY", "2g"),
         spark_driver_host=env("CITYLAKE_SPARK_DRIVER_HOST", "127.0.0.1"),
         entity_backend=env("CITYLAKE_ENTITY_BACKEND", "duckdb"),
-        lake_retention_hours=float(env("CITYLAKE_LAKE_RETENTION_HOURS", "168")),
+        lake_retention_hours=int(env("CITYLAKE_LAKE_RETENTION_HOURS", "168")),
         compact_min_files=int(env("CITYLAKE_COMPACT_MIN_FILES", "8")),
         airflow_home=airflow_home,
         airflow_db_url=env("CITYLAKE_AIRFLOW_DB_URL", f"sqlite:///{airflow_home / 'airflow.db'}"),

@@ -12,7 +12,7 @@ lake_app = typer.Typer(help="Lake maintenance: compaction and vacuum.", no_args_
 
 @lake_app.command("compact")
 def compact_command(
-    retention_hours: float = typer.Option(
+    retention_hours: int = typer.Option(
         None, help="keep replaced files this long for time travel (CITYLAKE_LAKE_RETENTION_HOURS)"
     ),
     min_files: int = typer.Option(
