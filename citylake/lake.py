@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import TableNotFoundError
@@ -112,12 +113,14 @@ def append_rows(path: Path, rows: pa.Table) -> None:
     write_deltalake(str(path), rows, mode="append", schema_mode="merge")
 
 
-def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """The current snapshot as Arrow; an absent table reads as empty."""
+def read_table(
+    path: Path, columns: list[str] | None = None, where: pc.Expression | None = None
+) -> pa.Table:
+    """The current snapshot as Arrow (the rows ``where`` holds); an absent table reads as empty."""
     table = open_table(path)
     if table is None:
         return pa.table({})
-    return table.to_pyarrow_dataset().to_table(columns=columns)
+    return table.to_pyarrow_dataset().to_table(columns=columns, filter=where)
 
 
 def dataset(path: Path) -> pads.Dataset:

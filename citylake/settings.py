@@ -22,6 +22,7 @@ Spark cluster or another lake root is a matter of setting the variables below.
 | CITYLAKE_SPARK_DRIVER_HOST | 127.0.0.1 | address the driver binds and advertises (a reachable one for a remote cluster) |
 | CITYLAKE_LAKE_RETENTION_HOURS | 168 | how long files a compaction replaced stay for time travel before vacuum deletes them (`citylake/lake_maintenance.py`) |
 | CITYLAKE_COMPACT_MIN_FILES | 8 | a Delta table is compacted once it has this many active files |
+| CITYLAKE_VALIDATION_ENGINE | arrow | who computes the landing suites' metrics: arrow (column-wise, `quality/arrow_metrics.py`) or gx (Great Expectations' pandas engine); either way GX's expectations judge them and GX stores and renders the results |
 | CITYLAKE_ENTITY_BACKEND | duckdb | where the warehouse build's citizen crosswalk runs Splink: duckdb (in process) or spark (the Spark session, for a city too big for one process) |
 | AIRFLOW_HOME | <home>/airflow | Airflow's home (config, logs) |
 | CITYLAKE_AIRFLOW_DB_URL | sqlite:///<home>/airflow/airflow.db | Airflow metadata DB (postgresql+psycopg2://... at scale) |

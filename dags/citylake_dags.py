@@ -21,7 +21,7 @@ import logging
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, AssetAll, AssetAny, dag, get_current_context, task
+from airflow.sdk import Asset, AssetAll, AssetAny, dag, get_current_context, task, teardown
 
 from citylake.catalog import default_catalog
 from citylake.orchestration.dag_plan import (
@@ -96,7 +96,8 @@ def ingest_task(plan: IngestPlan, schedule: str):
 
         log.info("ingest %s: run %s, pool %s", plan.source_id, run_id, plan.pool)
         try:
-            report = ingest(plan.source_id, run_id=run_id)
+            # Data Docs are rendered once for the whole run, by its quality_docs task.
+            report = ingest(plan.source_id, run_id=run_id, docs=False)
         except BatchHeldError as exc:
             # Bad data, not a flaky system: retrying lands nothing more, so fail now.
             raise AirflowFailException(str(exc)) from exc
@@ -135,10 +136,29 @@ def department_dag(plan: DepartmentPlan) -> None:
         ),
     )
     def ingest_department() -> None:
-        for source in plan.sources:
-            ingest_task(source, plan.schedule)
+        ingested = [ingest_task(source, plan.schedule) for source in plan.sources]
+        ingested >> quality_docs_task()
 
     ingest_department()
+
+
+def quality_docs_task():
+    # A teardown: it runs once every ingest task is done, whatever each did (held batches
+    # are what the docs must show), and the run's state stays the ingest tasks' own.
+    @teardown
+    @task(
+        task_id="quality_docs",
+        execution_timeout=timedelta(minutes=30),
+        doc_md="Render the GX Data Docs of every validation this run's ingest tasks stored.",
+    )
+    def quality_docs() -> str | None:
+        from citylake.orchestration.pipeline import build_landing_docs
+
+        started = get_current_context()["dag_run"].start_date
+        index = build_landing_docs(started)
+        return str(index) if index else None
+
+    return quality_docs()
 
 
 def warehouse_schedule() -> AssetAll | AssetAny:

@@ -22,6 +22,8 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_pair_condition_partial,
 )
 
+PLAIN_MOBILE = r"^1[3-9][0-9]{9}$"  # how nearly every mobile number arrives
+
 
 class ColumnValuesValidResidentId(ColumnMapMetricProvider):
     condition_metric_name = "column_values.valid_resident_id"
@@ -61,7 +63,7 @@ class ColumnValuesValidMobile(ColumnMapMetricProvider):
         text = column.astype(str)
         # type=string: an empty column (every phone missing) would infer Arrow's null type.
         values = pa.array(text.to_numpy(object), type=pa.string())
-        plain = pc.match_substring_regex(values, r"^1[3-9][0-9]{9}$")
+        plain = pc.match_substring_regex(values, PLAIN_MOBILE)
         ok = pd.Series(plain.to_numpy(zero_copy_only=False), index=column.index, dtype=bool)
         if not ok.all():
             rest = ~ok

@@ -10,6 +10,7 @@ come back apart, as flags on rows that land.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from citylake.catalog import FieldType, IdentityKind, Source
 
@@ -169,6 +171,51 @@ def gx_frame(frame: pd.DataFrame, expectations: list[Any]) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+# Who computes the expectations' metrics: "arrow" (quality.arrow_metrics, column-wise) or
+# "gx" (GX's own pandas engine). Either way GX's expectations judge them and GX stores
+# and renders the results.
+ENGINES = ("arrow", "gx")
+ENGINE_ENV = "CITYLAKE_VALIDATION_ENGINE"
+
+
+RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": [BATCH_SEQ, ROW_ID],
+    "return_unexpected_index_query": False,
+}
+
+
+# What the results store keeps and Data Docs show of an Arrow-computed result: the counts
+# and a sample of unexpected rows (every row is in the quarantine table, with its reasons).
+STORED_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 20,
+    "unexpected_index_column_names": [BATCH_SEQ, ROW_ID],
+    "return_unexpected_index_query": False,
+}
+
+
+def _run_id() -> Any:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_time=datetime.now(UTC))
+
+
+def _in_gx_order(expectations: list[Any]) -> list[Any]:
+    """Grouped by column in order of first appearance, expectations without one grouped
+    where the first of them is: the order GX's validator evaluates and reports in
+    (``process_expectations_for_validation``), so a row's reasons read the same."""
+    groups: dict[str, list[Any]] = {}
+    for expectation in expectations:
+        column = expectation.configuration.kwargs.get("column")
+        groups.setdefault(column if isinstance(column, str) else "\0", []).append(expectation)
+    return [e for group in groups.values() for e in group]
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 class Validator:
     """One GX context per ingest run; suites are (re)declared from the catalog each run."""
 
@@ -178,7 +225,11 @@ class Validator:
         *,
         data_docs: bool = True,
         after_docs: Callable[[Path], object] | None = None,
+        engine: str | None = None,
     ) -> None:
+        self.engine = engine or os.environ.get(ENGINE_ENV, "arrow")
+        if self.engine not in ENGINES:
+            raise ValueError(f"{ENGINE_ENV}={self.engine!r}: expected one of {', '.join(ENGINES)}")
         # data_docs=False: results are still stored, just not rendered (bulk test runs).
         self.data_docs = data_docs
         # Called with the site folder after each build: the orchestration passes
@@ -222,39 +273,133 @@ class Validator:
         self._definitions[source.id] = definition
         return definition
 
-    def validate(self, source: Source, frame: pd.DataFrame) -> BatchValidation:
+    def validate(self, source: Source, frame: pd.DataFrame | pa.Table) -> BatchValidation:
         """Validate rows of one or more batches; ``frame`` carries _batch_seq and _row_number."""
+        from quality import arrow_metrics
+
         definition = self._definition(source)
+        expectations = definition.suite.expectations
+        if self.engine == "arrow" and arrow_metrics.supports(expectations):
+            table = frame if isinstance(frame, pa.Table) else _to_arrow(frame)
+            result, batch_identifier = self._run_arrow(definition, table)
+        else:
+            data = frame.to_pandas() if isinstance(frame, pa.Table) else frame
+            result, batch_identifier = self._run_gx(definition, gx_frame(data, expectations))
+        return self._outcome(result, batch_identifier, definition.suite.name, source)
+
+    def _run_gx(self, definition: Any, plain: pd.DataFrame) -> tuple[Any, str | None]:
         # GX runs catalog regexes through str.contains, which warns about groups in them.
         warnings.filterwarnings(
             "ignore", message="This pattern is interpreted as a regular expression"
         )
-        plain = gx_frame(frame, definition.suite.expectations)
-        from great_expectations.core.run_identifier import RunIdentifier
+        result = definition.run(
+            run_id=_run_id(),
+            batch_parameters={"dataframe": plain},
+            result_format=RESULT_FORMAT,
+        )
+        return result, result.meta.get("active_batch_definition", {}).get("batch_identifier")
+
+    def _run_arrow(self, definition: Any, table: pa.Table) -> tuple[Any, str]:
+        """The suite on ``table``, metrics by ``quality.arrow_metrics``, judged by each
+        expectation's own ``_validate`` and stored as ``definition.run`` stores its result."""
+        from great_expectations import __version__ as gx_version
+        from great_expectations.core.expectation_validation_result import (
+            ExpectationSuiteValidationResult,
+            ExpectationValidationResult,
+        )
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+        from great_expectations.validator.validator import calc_validation_statistics
+
+        from quality import arrow_metrics
+
+        results, stored = [], []
+        for expectation in _in_gx_order(definition.suite.expectations):
+            try:
+                computed = arrow_metrics.metrics(expectation, table)
+                found = [
+                    expectation._validate(computed, runtime_configuration={"result_format": f})
+                    for f in (RESULT_FORMAT, STORED_FORMAT)
+                ]
+                exception = {"raised_exception": False}
+            except arrow_metrics.MissingColumnError as exc:
+                found = [{"success": False}] * 2
+                exception = {"raised_exception": True, "exception_message": exc.args[0]}
+            for into, one in zip((results, stored), found, strict=True):
+                into.append(
+                    ExpectationValidationResult(
+                        success=bool(one["success"]),
+                        expectation_config=expectation.configuration,
+                        result=one.get("result", {}),
+                        exception_info={
+                            "exception_traceback": None,
+                            "exception_message": None,
+                            **exception,
+                        },
+                    )
+                )
+        run_id = _run_id()
+        asset = definition.data.data_asset
+        batch_identifier = f"{asset.datasource.name}-{asset.name}"
+        statistics = calc_validation_statistics(results)
+        suite_result = ExpectationSuiteValidationResult(
+            results=stored,
+            success=statistics.success,
+            suite_name=definition.suite.name,
+            statistics={
+                "evaluated_expectations": statistics.evaluated_expectations,
+                "successful_expectations": statistics.successful_expectations,
+                "unsuccessful_expectations": statistics.unsuccessful_expectations,
+                "success_percent": statistics.success_percent,
+            },
+            meta={
+                "great_expectations_version": gx_version,
+                "metrics_engine": "citylake arrow (quality.arrow_metrics)",
+                "active_batch_definition": {
+                    "datasource_name": asset.datasource.name,
+                    "data_connector_name": "fluent",
+                    "data_asset_name": asset.name,
+                    "batch_identifiers": {},
+                },
+                "batch_markers": {"rows": table.num_rows},
+                "batch_spec": {"batch_data": "Arrow table"},
+                "validation_id": definition.id,
+                "checkpoint_id": None,
+                "run_id": run_id,
+                "validation_time": run_id.run_time,
+                "batch_parameters": None,
+            },
+            batch_id=batch_identifier,
+        )
+        suite_id = ExpectationSuiteIdentifier(name=definition.suite.name)
+        self.context.validation_results_store.store_validation_results(
+            suite_validation_result=suite_result,
+            suite_validation_result_identifier=ValidationResultIdentifier(
+                expectation_suite_identifier=suite_id,
+                run_id=run_id,
+                batch_identifier=batch_identifier,
+            ),
+            expectation_suite_identifier=suite_id,
+        )
+        suite_result.results = results  # every unexpected row, for quarantine
+        return suite_result, batch_identifier
+
+    def _outcome(
+        self, result: Any, batch_identifier: str | None, suite_name: str, source: Source
+    ) -> BatchValidation:
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
             ValidationResultIdentifier,
         )
 
-        run_id = RunIdentifier(run_time=datetime.now(UTC))
-        result = definition.run(
-            run_id=run_id,
-            batch_parameters={"dataframe": plain},
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": [BATCH_SEQ, ROW_ID],
-                "return_unexpected_index_query": False,
-            },
-        )
         # The same identifier GX stores the result under: Data Docs then render only new results.
         self._new_results.append(
             ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=definition.suite.name),
-                run_id=run_id,
-                batch_identifier=result.meta.get("active_batch_definition", {}).get(
-                    "batch_identifier"
-                )
-                or f"{self._datasource.name}-{source.id}",
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+                run_id=result.meta["run_id"],
+                batch_identifier=batch_identifier or f"{self._datasource.name}-{source.id}",
             )
         )
         outcome = BatchValidation(expectations=len(result.results), success=bool(result.success))
@@ -277,6 +422,15 @@ class Validator:
         outcome.row_failures = dict(failures)
         outcome.row_flags = dict(flags)
         return outcome
+
+    def build_docs_since(self, since: datetime) -> Path | None:
+        """Render every landing result stored since ``since`` (by any process: the run's
+        ingest tasks each stored theirs) into Data Docs; returns the index page."""
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        keys = self.context.validation_results_store.list_keys()
+        self._new_results.extend(k for k in keys if k.run_id.run_time >= since)
+        return self.build_docs()
 
     def build_docs(self) -> Path | None:
         """Render this run's validation results into Data Docs; returns the index page.

@@ -88,7 +88,7 @@ def landed_city(tmp_path_factory: pytest.TempPathFactory) -> object:
         )
         with serve(settings):
             for source_id in default_catalog():
-                ingest(source_id, settings=settings)
+                ingest(source_id, settings=settings, docs=False)
     return settings
 
 

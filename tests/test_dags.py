@@ -56,16 +56,27 @@ def test_dagbag_has_one_dag_per_department_and_one_task_per_source(bag) -> None:
     assert set(bag.dags) == set(ingest_dags(bag)) | {WAREHOUSE_DAG_ID, MAINTENANCE_DAG_ID}
     assert bag.dags[MAINTENANCE_DAG_ID].task_ids == ["compact_lake"]
     tasks = Counter(t for dag in ingest_dags(bag).values() for t in dag.task_ids)
-    assert tasks == Counter({f"ingest_{s}": 1 for s in catalog})
+    assert tasks == Counter({f"ingest_{s}": 1 for s in catalog}) + Counter(
+        {"quality_docs": len(departments)}
+    )
     for source in catalog.values():
         dag = bag.dags[f"{INGEST_DAG_PREFIX}{source.department}"]
         assert f"ingest_{source.id}" in dag.task_ids
+    # Data Docs once per run, after every ingest task, whatever each of them did.
+    for dag in ingest_dags(bag).values():
+        docs = dag.get_task("quality_docs")
+        assert docs.upstream_task_ids == {t for t in dag.task_ids if t.startswith("ingest_")}
+        assert docs.is_teardown and docs.trigger_rule == "all_done_setup_success"
 
 
 def test_department_schedule_is_its_most_frequent_cadence(bag) -> None:
     catalog = default_catalog()
     for dag_id, dag in ingest_dags(bag).items():
-        cadences = [catalog[t.removeprefix("ingest_")].cadence for t in dag.task_ids]
+        cadences = [
+            catalog[t.removeprefix("ingest_")].cadence
+            for t in dag.task_ids
+            if t.startswith("ingest_")
+        ]
         assert cadence_period(dag.schedule) == min(map(cadence_period, cadences)), dag_id
         assert dag.max_active_runs == 1
     # A department with an hourly sensor feed and a weekly file runs hourly.
@@ -94,7 +105,7 @@ def test_ingest_tasks_retry_with_backoff_in_their_systems_pool(bag) -> None:
     catalog = default_catalog()
     seen_pools = set()
     for dag in ingest_dags(bag).values():
-        for task in dag.tasks:
+        for task in (t for t in dag.tasks if t.task_id.startswith("ingest_")):
             source = catalog[task.task_id.removeprefix("ingest_")]
             assert task.pool == pool_for(source) and task.pool in POOLS
             assert task.retries == settings.ingest_retries >= 1
@@ -233,6 +244,7 @@ def test_source_database_down_fails_only_that_source_after_retries(dag_runs: dic
         assert run.tasks == {
             "ingest_health_births": "failed",
             "ingest_health_vaccination": "success",
+            "quality_docs": "success",  # the docs show what landed and what did not
         }
         # First try plus CITYLAKE_INGEST_RETRIES retries, each after a back-off.
         assert run.tries["ingest_health_births"] == 3

@@ -154,3 +154,36 @@ def test_is_valid_mobile_is_strict_about_form() -> None:
     assert not is_valid_mobile("+86 138 1234 5678")
     assert not is_valid_mobile("12812345678")
     assert not is_valid_mobile(13812345678)
+
+
+def test_column_checks_equal_the_value_checks() -> None:
+    """identity_columns (numpy over whole columns) says what identity says, value by value."""
+    import random
+
+    import numpy as np
+    import pyarrow as pa
+
+    from citylake import identity
+    from citylake.identity_columns import valid_resident_ids, valid_usccs
+
+    rng = random.Random(5)
+    prefixes = [*sorted(identity.PROVINCE_PREFIXES), "00", "99"]
+    ids: list[str | None] = []
+    for _ in range(50_000):
+        born = f"{rng.randint(1880, 2110):04d}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}"
+        first = f"{rng.choice(prefixes)}{rng.randint(0, 9999):04d}{born}{rng.randint(0, 999):03d}"
+        ids.append(first + rng.choice([identity.resident_id_check_char(first), "X", "0", "x"]))
+    ids += [None, "", "11010519491231002X", " 11010519491231002X", "11010519491231002X\n"]
+    ids += ["1101051949123100２X", "110105200002290027", "110105190002290027", "１" * 18]
+    got = valid_resident_ids(pa.array(ids, pa.string()))
+    expected = np.array([v is not None and identity.is_valid_resident_id(v) for v in ids])
+    assert (got == expected).all() and 1_000 < expected.sum() < len(ids) - 1_000
+
+    codes: list[str | None] = []
+    for _ in range(20_000):
+        first = "".join(rng.choice(identity.USCC_ALPHABET) for _ in range(17))
+        codes.append(first + rng.choice([identity.uscc_check_char(first), rng.choice("0AIOZ")]))
+    codes += [None, "", "91110000600037341l", "9111000060003734１L"]
+    got = valid_usccs(pa.array(codes, pa.string()))
+    expected = np.array([v is not None and identity.is_valid_uscc(v) for v in codes])
+    assert (got == expected).all() and 1_000 < expected.sum() < len(codes) - 1_000

@@ -16,7 +16,7 @@ from deltalake import DeltaTable
 
 from citylake import lake
 from citylake.catalog import FieldType
-from citylake.connectors import files, text_lines
+from citylake.connectors import files, ndjson_reader, text_lines
 from citylake.landing import casting, ingest_source, ledger, steps
 from citylake.settings import Settings, load_settings
 
@@ -68,18 +68,15 @@ def test_stream_splits_lines_like_splitlines_across_blocks() -> None:
         assert list(text_lines.physical_lines(blocks)) == data.splitlines(), (data, cuts)
 
 
-def test_ndjson_in_parts_reads_like_the_whole_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ndjson_in_parts_reads_like_the_whole_file(tmp_path: Path) -> None:
     lines = [json.dumps({"id": n, "v": n / 2, "note": "东" * (n % 3)}) for n in range(1, 12)]
     lines[3] = '{"id": 4, "v": '  # line 4: cut off
     lines[6] = ""  # line 7: blank
     lines[8] = "[1, 2]"  # line 9: not an object
     path = tmp_path / "kiosk.ndjson"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
-    whole, whole_errors, seen = files._parse_ndjson(path.read_bytes(), "utf-8", ["id", "v"])
-    monkeypatch.setattr(files, "CHUNK_ROWS", 3)
-    chunks = list(files._ndjson_chunks(path, "utf-8", ["id", "v"]))
+    whole, whole_errors, seen = ndjson_reader.parse_ndjson(path.read_bytes(), "utf-8", ["id", "v"])
+    chunks = list(ndjson_reader.ndjson_file_chunks(path, "utf-8", ["id", "v"], chunk_rows=3))
     assert len(chunks) == 4
     parts = pd.concat([frame for frame, _, _ in chunks], ignore_index=True)
     assert parts.equals(whole) and whole["_row_number"].tolist() == [1, 2, 3, 5, 6, 8, 10, 11]

@@ -50,6 +50,11 @@ def test_city_run_went_through_every_dag(pipeline_run: dict) -> None:
     assert {r.state for r in runs} == {"success"}
     ingest_tasks = {t for r in runs for t in r.tasks if t.startswith("ingest_")}
     assert ingest_tasks == {f"ingest_{s}" for s in default_catalog()}
+    # Each department's run rendered its Data Docs once, in its last task.
+    for run in runs[:-1]:
+        assert run.tasks["quality_docs"] == "success", run.dag_id
+    index = settings.quality_docs_index.read_text(encoding="utf-8")
+    assert all(f"landing.{s}" in index for s in default_catalog())
     # Every ingest task recorded an Asset event carrying its counts; the warehouse ran on them.
     db = settings.airflow_db_url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as con:

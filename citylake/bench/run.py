@@ -72,13 +72,20 @@ def bench_scale(
         with serve(settings):
             for source_id in default_catalog():
                 landed, seconds, cpu = timed(
-                    lambda s=source_id: ingest_source(s, settings, validator=validator)
+                    lambda s=source_id: ingest_source(
+                        s, settings, validator=validator, build_docs=False
+                    )
                 )
                 total.rows += landed.received
                 total.seconds += seconds
                 total.cpu = (total.cpu or 0.0) + cpu
                 if source_id in CEILING_SOURCES:
                     rows.append(Row(scale, f"land {source_id}", landed.received, seconds, cpu))
+            # Data Docs once for the run, as the ingest DAGs and `citylake ingest` render them.
+            _, seconds, cpu = timed(validator.build_docs)
+            rows.append(Row(scale, "render the run's Data Docs (once)", 0, seconds, cpu))
+            total.seconds += seconds
+            total.cpu = (total.cpu or 0.0) + cpu
             rows.append(total)
             ceiling = duckdb_ceiling(settings, Path(tmp) / "ceiling")
         for source_id, (n, seconds, cpu) in ceiling.items():
@@ -202,10 +209,12 @@ def render(rows: list[Row], command: str) -> str:
             "",
             *ratios,
             "",
-            "Landing includes extraction, typing, Great Expectations validation of every batch,",
-            "quarantine, the Delta commits (one bronze, one quarantine and one ledger commit per",
-            "group of batches, one app transaction per batch) and Data Docs for each source.",
-            "Great Expectations' import is timed once, apart.",
+            "Landing includes extraction, typing, Great Expectations validation of every batch",
+            "(its results stored in GX's store), quarantine, the Delta commits (one bronze, one",
+            "quarantine and one ledger commit per group of batches, one app transaction per",
+            "batch) and, for sensors, the feed files. Data Docs are rendered once per run, as",
+            "the ingest DAGs do: their row is part of the 'land all' total. Great Expectations'",
+            "import is timed once, apart.",
         ]
     return "\n".join(lines) + "\n"
 

@@ -23,15 +23,19 @@ def ingest(
     verbose: bool = typer.Option(True, help="log each batch"),
 ) -> None:
     """Land new batches of sources into bronze (outside Airflow, e.g. for a one-off)."""
+    from datetime import UTC, datetime
+
     from citylake.catalog import default_catalog
     from citylake.landing import BatchHeldError
+    from citylake.orchestration.pipeline import build_landing_docs
     from citylake.orchestration.pipeline import ingest as ingest_one
 
     setup_logging(verbose)
     failed = False
+    started = datetime.now(UTC)
     for source_id in source or list(default_catalog()):
         try:
-            report = ingest_one(source_id)
+            report = ingest_one(source_id, docs=False)
             console.print(
                 f"{source_id}: received {report.received}, landed {report.landed} "
                 f"({report.flagged} flagged), quarantined {report.quarantined}"
@@ -42,6 +46,10 @@ def ingest(
         except Exception as exc:  # one source down (its database, its API) stops only itself
             failed = True
             console.print(f"[red]{source_id}: failed: {type(exc).__name__}: {exc}[/red]")
+    # Once for the whole run, held batches' results included.
+    docs = build_landing_docs(started)
+    if docs is not None:
+        console.print(f"GX Data Docs: {docs}")
     if failed:
         raise typer.Exit(1)
 

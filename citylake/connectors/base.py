@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 
 class SourceUnavailableError(RuntimeError):
@@ -27,7 +28,9 @@ class RawBatch:
     source_id: str
     batch_id: str
     ref: str  # human-readable lineage: file name and digest, or cursor range
-    frame: pd.DataFrame  # object columns of str/None plus int column _row_number
+    # Text columns (str/None; Arrow-backed where a reader built them in Arrow) plus the
+    # int column _row_number.
+    frame: pd.DataFrame
     row_errors: list[RowError] = field(default_factory=list)
     file_name: str | None = None
     file_sha256: str | None = None
@@ -64,3 +67,23 @@ def make_batch_id(source_id: str, *parts: str) -> str:
     """Deterministic: the same delivery always gets the same id, so reruns are no-ops."""
     digest = hashlib.sha256("\x1f".join([source_id, *parts]).encode()).hexdigest()[:20]
     return f"{source_id}-{digest}"
+
+
+def text_column(values: Sequence[object], render: Callable[[object], str | None]) -> pd.Series:
+    """Delivered values as a text column, Arrow-backed (landing types it in Arrow without a
+    copy to Python objects): text as is, integers as their digits (what ``str`` writes,
+    converted in Arrow), anything else through ``render`` value by value."""
+    try:
+        inferred = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        inferred = None
+    kind = inferred.type if inferred is not None else None
+    if kind is not None and (
+        pa.types.is_string(kind) or pa.types.is_integer(kind) or pa.types.is_null(kind)
+    ):
+        text = inferred.cast(pa.string())
+    else:
+        text = pa.array(
+            [v if v is None or type(v) is str else render(v) for v in values], type=pa.string()
+        )
+    return pd.Series(pd.arrays.ArrowExtensionArray(text))

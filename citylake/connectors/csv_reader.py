@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from citylake.connectors.base import RowError
-from citylake.connectors.text_lines import CHUNK_ROWS, decoded, file_blocks, physical_lines
+from citylake.connectors.text_lines import CHUNK_ROWS, decoded, physical_lines, strip_ending
 
 
 def csv_chunks(lines: Iterable[tuple[int, str | None, str]], chunk_rows: int | None):
@@ -74,26 +77,18 @@ def csv_chunks(lines: Iterable[tuple[int, str | None, str]], chunk_rows: int | N
         yield pd.DataFrame(rows, columns=["_row_number", *header], dtype=object), errors, header
 
 
-def arrow_csv_chunk(
-    group: list[tuple[int, bytes]], encoding: str, header: list[str]
-) -> pd.DataFrame | None:
-    """One chunk of physical lines read by Arrow's CSV reader, or None when Python's
-    reader must read it (an undecodable line, a quote, a blank line, a wrong field count:
-    the cases whose row numbers or errors only the line-by-line reader gets exactly).
-    Without quotes, CSV is fields split on commas: both readers agree value for value."""
-    import pyarrow as pa
+def _read_arrow(data: bytes, encoding: str, header: list[str]) -> pa.Table | None:
+    """``data`` (lines without the header) read by Arrow as text columns; None when Arrow
+    refuses it (a wrong field count, bytes that do not decode)."""
     import pyarrow.csv as pacsv
 
-    data = b"\n".join(line for _, line in group)
-    if b'"' in data or any(not line.strip() for _, line in group):
-        return None
     if encoding not in ("utf-8", "utf-8-sig"):
         try:
             data = data.decode(encoding).encode("utf-8")
         except UnicodeDecodeError:
             return None
     try:
-        table = pacsv.read_csv(
+        return pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
@@ -105,47 +100,155 @@ def arrow_csv_chunk(
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
+
+
+def arrow_csv_chunk(
+    group: list[tuple[int, bytes]], encoding: str, header: list[str]
+) -> pd.DataFrame | None:
+    """One chunk of physical lines read by Arrow's CSV reader, or None when Python's
+    reader must read it (an undecodable line, a quote, a blank line, a wrong field count:
+    the cases whose row numbers or errors only the line-by-line reader gets exactly).
+    Without quotes, CSV is fields split on commas: both readers agree value for value."""
+    data = b"\n".join(line for _, line in group)
+    if b'"' in data or any(not line.strip() for _, line in group):
+        return None
+    table = _read_arrow(data, encoding, header)
+    if table is None:
+        return None
     if table.num_rows != len(group):
         return None
     numbers = [n for n, _ in group]
     # A record of empty fields is no record (the line-by-line reader skips it): a line of
-    # commas and whitespace (Unicode's too, so short ones are decoded to be sure).
+    # commas and whitespace, Unicode's too (decoded to be sure when its first byte past
+    # the commas and ASCII blanks could start a Unicode space).
     blank = [
         k
         for k, (_, line) in enumerate(group)
-        if len(bare := line.replace(b",", b"").strip()) < 8
+        if (not (bare := line.replace(b",", b"").lstrip(_ASCII_BLANK)) or bare[0] in _UNICODE_LEAD)
         and not bare.decode(encoding, "replace").strip()
     ]
     if blank:
         keep = sorted(set(range(len(group))) - set(blank))
         table = table.take(pa.array(keep, pa.int64()))
         numbers = [numbers[k] for k in keep]
-    frame = table.to_pandas()
+    # Arrow-backed text columns: landing types them in Arrow without a copy to Python objects.
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     frame.insert(0, "_row_number", pd.Series(numbers, dtype=object))
+    return frame
+
+
+_ASCII_BLANK = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_UNICODE_LEAD = b"\xc2\xe1\xe2\xe3"  # of U+0085, U+00A0, U+1680, U+2000-U+205F, U+3000
+
+# Bytes a line may start with when it could be blank or a record of nothing but commas
+# and whitespace (Python's str.strip: ASCII whitespace, \x1c-\x1f, and the lead bytes of
+# U+0085, U+00A0, U+1680, U+2000-U+205F and U+3000): only such chunks need looking at line
+# by line; any other first byte makes a line a record.
+_MAYBE_BLANK = np.zeros(256, dtype=bool)
+_MAYBE_BLANK[list(b"," + _ASCII_BLANK + _UNICODE_LEAD)] = True
+_READ = 8 << 20
+
+
+@dataclass
+class _Group:
+    first: int  # the physical line number of its first line
+    offset: int  # where it starts in the file
+    data: bytes  # whole lines, each ending in LF (but a last line without one)
+    ends: np.ndarray  # positions of its LFs
+
+
+def _line_groups(path: Path, sizes: Iterator[int]) -> Iterator[_Group]:
+    """The file cut after every ``next(sizes)`` LF-ended lines, found at C speed."""
+    with path.open("rb") as fh:
+        pending, offset, first = b"", 0, 1
+        size = next(sizes)
+        while True:
+            block = fh.read(_READ)
+            pending += block
+            ends = np.flatnonzero(np.frombuffer(pending, dtype=np.uint8) == 10)
+            while len(ends) >= size:
+                cut = int(ends[size - 1]) + 1
+                yield _Group(first, offset, pending[:cut], ends[:size])
+                pending, offset, first = pending[cut:], offset + cut, first + size
+                ends = ends[size:] - cut
+                size = next(sizes)
+            if not block:
+                if pending:
+                    yield _Group(first, offset, pending, ends)
+                return
+
+
+def _python_from(
+    path: Path, encoding: str, chunk_rows: int, group: _Group | None = None, header: bytes = b""
+):
+    """Python's reader from ``group`` on, ``header`` (line 1) first: the hand-over; the
+    whole file when ``group`` is None."""
+    from itertools import chain
+
+    offset, first = (group.offset, group.first) if group is not None else (0, 1)
+
+    def blocks() -> Iterator[bytes]:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            yield from iter(lambda: fh.read(_READ), b"")
+
+    rest = enumerate(physical_lines(blocks()), start=first)
+    lines = chain([(1, header)], rest) if group is not None else rest
+    yield from csv_chunks(_decode_numbered(lines, encoding), chunk_rows)
+
+
+def _no_lone_cr(data: bytes) -> bool:
+    """Every CR ends a line with the LF after it (a lone CR is a line end only to Python)."""
+    return b"\r" not in data or data.count(b"\r") == data.count(b"\r\n")
+
+
+def _arrow_group(group: _Group, encoding: str, header: list[str]) -> pd.DataFrame | None:
+    """A chunk read by Arrow in one call, when no line in it can be blank (see
+    _MAYBE_BLANK) and none holds a quote or a lone CR; else None."""
+    data = group.data
+    starts = np.concatenate(([0], group.ends[:-1] + 1)) if len(group.ends) else np.zeros(1, int)
+    lines = len(group.ends) + (not data.endswith(b"\n"))
+    starts = starts[:lines]
+    if b'"' in data or _MAYBE_BLANK[np.frombuffer(data, dtype=np.uint8)[starts]].any():
+        return None
+    if not _no_lone_cr(data):
+        return None
+    table = _read_arrow(data, encoding, header)
+    if table is None or table.num_rows != lines:
+        return None
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    frame.insert(0, "_row_number", pd.Series(range(group.first, group.first + lines), dtype=object))
     return frame
 
 
 def csv_file_chunks(path: Path, encoding: str, chunk_rows: int = CHUNK_ROWS):
     """The chunks of :func:`csv_chunks` for a whole file, read by Arrow while its lines
-    allow (:func:`arrow_csv_chunk`); from the first chunk that does not, Python's reader
-    takes the rest of the file, header first (so a quoted field spanning lines still
-    parses). A header Arrow cannot key by (missing, undecodable, blank or repeated
-    names) leaves the whole file to Python's reader."""
-    from itertools import chain, islice
+    allow: a chunk of lines at a time in one call (:func:`_arrow_group`), or, when some
+    line might be blank, checked line by line first (:func:`arrow_csv_chunk`). From the
+    first chunk neither may read (a quote, a lone CR, a blank line, a wrong field count,
+    an undecodable line), Python's reader takes the rest of the file, header first (so a
+    quoted field spanning lines still parses). A header Arrow cannot key by (missing,
+    undecodable, blank or repeated names) leaves the whole file to Python's reader."""
+    from itertools import chain, repeat
 
-    physical = enumerate(physical_lines(file_blocks(path)), start=1)
-    first = next(physical, None)
-    header = _header(first[1], encoding) if first is not None else []
-    if first is None or not header or not all(header) or len(set(header)) < len(header):
-        rest = chain([first], physical) if first is not None else iter(())
-        yield from csv_chunks(_decode_numbered(rest, encoding), chunk_rows)
+    groups = _line_groups(path, chain([1], repeat(chunk_rows)))
+    head = next(groups, None)
+    if head is None:  # an empty file
+        yield from csv_chunks(iter(()), chunk_rows)
+        return
+    line = strip_ending(head.data)
+    header = _header(line, encoding)
+    if b"\r" in line or not header or not all(header) or len(set(header)) < len(header):
+        yield from _python_from(path, encoding, chunk_rows)
         return
     yielded = False
-    for group in iter(lambda: list(islice(physical, chunk_rows)), []):
-        frame = arrow_csv_chunk(group, encoding, header)
+    for group in groups:
+        frame = _arrow_group(group, encoding, header)
+        if frame is None and _no_lone_cr(group.data):
+            numbered = enumerate(physical_lines([group.data]), start=group.first)
+            frame = arrow_csv_chunk(list(numbered), encoding, header)
         if frame is None:
-            rest = chain([first], group, physical)
-            yield from csv_chunks(_decode_numbered(rest, encoding), chunk_rows)
+            yield from _python_from(path, encoding, chunk_rows, group, line)
             return
         yield frame, [], header
         yielded = True

@@ -2,14 +2,13 @@
 
 A file is one batch (a large one lands in parts of ``CHUNK_ROWS`` records). Records that
 cannot be parsed (wrong field count, bad JSON, undecodable bytes) become row errors for
-quarantine; the rest of the file still lands. CSV is read by ``csv_reader``, lines and
-encodings by ``text_lines``.
+quarantine; the rest of the file still lands. CSV is read by ``csv_reader``, NDJSON by
+``ndjson_reader``, lines and encodings by ``text_lines``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,11 @@ import pandas as pd
 from citylake.catalog import FileDropConnector, Source
 from citylake.connectors.base import RawBatch, RowError, SourceState, make_batch_id
 from citylake.connectors.csv_reader import csv_file_chunks
+from citylake.connectors.ndjson_reader import ndjson_file_chunks
 from citylake.connectors.source_systems import drop_folder
 from citylake.connectors.text_lines import (
     CHUNK_ROWS,
-    decoded,
     detect_file_encoding,
-    file_blocks,
-    physical_lines,
 )
 from citylake.settings import Settings
 
@@ -38,101 +35,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _ndjson_chunks(path: Path, encoding: str, declared: list[str]):
-    """(frame, row errors, keys seen) per ``CHUNK_ROWS`` lines of an NDJSON file, streamed."""
-    lines: list[bytes] = []
-    first, yielded = 1, False
-    for number, line in enumerate(physical_lines(file_blocks(path)), start=1):
-        if not lines:
-            first = number
-        lines.append(line)
-        if len(lines) >= CHUNK_ROWS:
-            yield _parse_ndjson(b"\n".join(lines), encoding, declared, first)
-            lines, yielded = [], True
-    if lines or not yielded:
-        yield _parse_ndjson(b"\n".join(lines), encoding, declared, first)
-
-
-_SCAN = json.JSONDecoder().scan_once  # the C scanner json.loads uses, without its per-call overhead
-
-
-def _parse_ndjson_fast(data: bytes, encoding: str, declared: list[str], first_line: int = 1):
-    """The usual file (every line decodes and is one JSON object) parsed ~3x faster than
-    line by line with ``json.loads``, the frame built column by column. None when any line
-    is not such a line: the per-line parser then names it."""
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-    text = text.replace("\r\n", "\n")
-    if "\r" in text:  # a lone CR also ends a line for the per-line parser
-        return None
-    numbers: list[int] = []
-    records: list[dict] = []
-    try:
-        for number, line in enumerate(text.split("\n"), start=first_line):
-            line = line.strip()
-            if not line:
-                continue
-            record, end = _SCAN(line, 0)
-            if end != len(line) or type(record) is not dict:
-                return None
-            numbers.append(number)
-            records.append(record)
-    except (StopIteration, ValueError):  # the C scanner's "no JSON value here"
-        return None
-    seen = list(dict.fromkeys(key for record in records for key in record))
-    columns = [*declared, *[k for k in seen if k not in declared]]
-    values = {
-        c: [v if v is None or type(v) is str else _raw(v) for v in (r.get(c) for r in records)]
-        for c in columns
-    }
-    frame = pd.DataFrame({"_row_number": numbers, **values}, dtype=object)
-    return frame, [], seen
-
-
-def _parse_ndjson(data: bytes, encoding: str, declared: list[str], first_line: int = 1):
-    """(frame, row errors, keys seen) of NDJSON ``data`` whose first line is ``first_line``."""
-    if (fast := _parse_ndjson_fast(data, encoding, declared, first_line)) is not None:
-        return fast
-    rows: list[list[object]] = []
-    errors: list[RowError] = []
-    seen: list[str] = []
-    for number, text, problem in decoded(data.splitlines(), encoding, first_line):
-        if text is None:
-            errors.append(RowError(number, problem, "undecodable"))
-            continue
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            errors.append(RowError(number, text[:2000], f"not JSON: {exc.msg}"))
-            continue
-        if not isinstance(record, dict):
-            errors.append(RowError(number, text[:2000], "not a JSON object"))
-            continue
-        for key in record:
-            if key not in seen:
-                seen.append(key)
-        rows.append([number, record])
-    columns = [*declared, *[k for k in seen if k not in declared]]
-    frame = pd.DataFrame(
-        [[n, *[_raw(rec.get(c)) for c in columns]] for n, rec in rows],
-        columns=["_row_number", *columns],
-        dtype=object,
-    )
-    return frame, errors, seen
-
-
-def _raw(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def new_files(
@@ -206,7 +108,7 @@ def extract_files(
         if connector.kind == "csv_drop":
             chunks = csv_file_chunks(path, encoding, CHUNK_ROWS)
         else:
-            chunks = _ndjson_chunks(path, encoding, declared)
+            chunks = ndjson_file_chunks(path, encoding, declared, CHUNK_ROWS)
         for frame, errors, delivered, identity in _parts(source, path, sha, chunks):
             # NDJSON frames carry every declared column; what was delivered is the keys seen.
             missing = [c for c in declared if c not in delivered] if delivered else []

@@ -31,8 +31,8 @@ import httpx
 import pandas as pd
 
 from citylake.catalog import FieldType, RestApiConnector, Source
-from citylake.connectors.base import RawBatch, RowError, SourceState, make_batch_id
-from citylake.connectors.files import _raw
+from citylake.connectors.base import RawBatch, RowError, SourceState, make_batch_id, text_column
+from citylake.connectors.ndjson_reader import raw_text
 from citylake.connectors.source_systems import api_url
 from citylake.settings import Settings
 
@@ -192,9 +192,11 @@ def _frame(source: Source, rows: list[tuple[int, dict]]) -> tuple[pd.DataFrame, 
     seen = dict.fromkeys(k for _, record in rows for k in record)
     columns = [*declared, *[k for k in seen if k not in declared]]
     frame = pd.DataFrame(
-        [[n, *[_raw(record.get(c)) for c in columns]] for n, record in rows],
+        {
+            "_row_number": pd.Series([n for n, _ in rows], dtype=object),
+            **{c: text_column([r.get(c) for _, r in rows], raw_text) for c in columns},
+        },
         columns=["_row_number", *columns],
-        dtype=object,
     )
     missing = [c for c in declared if c not in seen] if rows else []
     return frame, missing

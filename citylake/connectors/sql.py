@@ -14,6 +14,7 @@ from citylake.connectors.base import (
     SourceState,
     SourceUnavailableError,
     make_batch_id,
+    text_column,
 )
 from citylake.connectors.source_systems import sql_location
 from citylake.settings import Settings
@@ -72,15 +73,12 @@ def extract_sql(
                 records = result.fetchall()
             if not records:
                 return
-            # Column by column, text passed through as is: converting value by value
-            # through a function cost more than the rest of the extraction.
             frame = pd.DataFrame(
                 {
-                    name: [v if v is None or type(v) is str else _as_raw(v) for v in values]
+                    name: text_column(values, _as_raw)
                     for name, values in zip(columns, zip(*records, strict=True), strict=True)
                 },
                 columns=columns,
-                dtype=object,
             )
             for name in missing:
                 frame[name] = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -40,6 +41,8 @@ def _to_local_naive(text: str) -> pd.Timestamp:
 
 def _cast_series(raw: pd.Series, kind: FieldType) -> pd.Series:
     """Cast one column; unparseable values become NA (the caller reports them)."""
+    if isinstance(raw.dtype, pd.ArrowDtype):  # value by value is Python's business
+        raw = raw.astype(object).where(raw.notna(), None)
     text = raw.where(raw.isna(), raw.astype(str).str.strip())
     text = text.mask(text == "")
     if kind == FieldType.string:
@@ -110,22 +113,31 @@ def _with_offsets(text: pa.Array, values: pa.Array, fits: pa.Array) -> tuple[pa.
     return pc.if_else(aware, local, values), pc.or_(fits, aware)
 
 
-def _cast_column(column: pd.Series, kind: FieldType) -> tuple[pd.Series, pd.Series]:
-    """Cast one raw column (0..n-1 index); returns the typed values and a mask of the
-    non-empty values that did not parse."""
+def _as_text(column: pd.Series) -> pa.Array | None:
+    """The raw column as Arrow text, or None when some value is not text (a typed API value)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype):
+        return pa.array(column.array)  # the reader's own Arrow buffers, no copy
+    try:
+        return pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
+
+def _cast_arrow(column: pd.Series, kind: FieldType) -> tuple[pa.Array, np.ndarray]:
+    """Cast one raw column (0..n-1 index) to its Arrow type; returns the values and a
+    mask of the non-empty values that did not parse."""
     import pyarrow.compute as pc
 
-    nothing = pd.Series(False, index=column.index)
+    target = ARROW_TYPES[kind]
+    nothing = np.zeros(len(column), dtype=bool)
+    text = _as_text(column)
     if kind == FieldType.string:
-        return column.astype("string"), nothing
-    try:
-        text = pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text (a typed API value)
-        text = None
+        if text is None:  # numbers from an API in a text column: as pandas writes them
+            text = pa.array(column.astype("string"), type=pa.string(), from_pandas=True)
+        return text, nothing
     if text is None:
-        cast = _cast_series(column, kind)
-        present = column.notna() & (column.astype(str).str.strip() != "")
-        return cast, present & cast.isna()
+        return _by_pandas(column, kind, column.notna() & (column.astype(str).str.strip() != ""))
     trimmed = pc.utf8_trim_whitespace(text)
     present = pc.fill_null(pc.not_equal(trimmed, ""), False)
     if kind == FieldType.boolean:
@@ -137,7 +149,7 @@ def _cast_column(column: pd.Series, kind: FieldType) -> tuple[pd.Series, pd.Seri
         )
         fits = pc.is_valid(values)
     else:
-        pattern, target = _FAST[kind]
+        pattern, _ = _FAST[kind]
         fits = pc.fill_null(pc.match_substring_regex(trimmed, pattern), False)
         none = pa.scalar(None, pa.string())
         try:
@@ -145,17 +157,34 @@ def _cast_column(column: pd.Series, kind: FieldType) -> tuple[pd.Series, pd.Seri
             if kind == FieldType.timestamp:
                 values, fits = _with_offsets(trimmed, values, fits)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. 2026-02-30: per value
-            cast = _cast_series(column, kind)
-            return cast, column.notna() & pd.Series(present.to_numpy(False)) & cast.isna()
+            return _by_pandas(column, kind, pd.Series(present.to_numpy(zero_copy_only=False)))
+    slow = pc.and_(present, pc.invert(fits)).to_numpy(zero_copy_only=False)
+    if slow.any():  # values in another form: the pandas path, for those values only
+        rows = np.flatnonzero(slow)
+        again = _cast_series(column.iloc[rows], kind)
+        patch = pa.array(again.astype(object).where(again.notna(), None), type=target)
+        values = pc.replace_with_mask(values, pa.array(slow), patch)
+    missing = values.is_null().to_numpy(zero_copy_only=False)
+    return values, present.to_numpy(zero_copy_only=False) & missing
+
+
+def _by_pandas(
+    column: pd.Series, kind: FieldType, present: pd.Series
+) -> tuple[pa.Array, np.ndarray]:
+    cast = _cast_series(column, kind)
+    values = pa.array(cast.astype(object).where(cast.notna(), None), type=ARROW_TYPES[kind])
+    bad = present.to_numpy(dtype=bool) & values.is_null().to_numpy(zero_copy_only=False)
+    return values, bad
+
+
+def _cast_column(column: pd.Series, kind: FieldType) -> tuple[pd.Series, pd.Series]:
+    """``_cast_arrow`` as pandas (nullable dtypes; dates as ``datetime.date`` objects)."""
+    values, bad = _cast_arrow(column, kind)
     cast = values.to_pandas(types_mapper=_PANDAS_TYPES.get)
     if kind == FieldType.date:
-        cast = cast.astype(object)
+        cast = cast.astype(object).where(cast.notna(), None)
     cast.index = column.index
-    slow = pd.Series(pc.and_(present, pc.invert(fits)).to_numpy(False), index=column.index)
-    if slow.any():
-        cast[slow] = _cast_series(column[slow], kind)
-    present_mask = pd.Series(present.to_numpy(False), index=column.index)
-    return cast, present_mask & cast.isna()
+    return cast, pd.Series(bad, index=column.index)
 
 
 # Columns whose bronze type differs from what this batch would write (a catalog type
@@ -190,27 +219,31 @@ def type_conflicts(source: Source, bronze: pa.Schema) -> dict[str, FieldType]:
     return found
 
 
-def cast_frame(source: Source, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    """Typed frame with the catalog's columns (plus undeclared ones as strings).
+def cast_table(
+    source: Source, raw: pd.DataFrame, conflicts: dict[str, FieldType] | None = None
+) -> tuple[pa.Table, dict[int, list[str]]]:
+    """Typed Arrow table with the catalog's columns (plus undeclared ones as strings),
+    ``_row_number`` first. ``conflicts``: columns that keep bronze's type (schema_drift).
 
-    Returns the frame and, per ``_row_number``, the type failures found.
+    Returns the table and, per ``_row_number``, the type failures found.
     """
     failures: dict[int, list[str]] = defaultdict(list)
-    conflicts: dict[str, FieldType] = dict(raw.attrs.get(BRONZE_TYPES) or {})
-    typed = pd.DataFrame({"_row_number": raw["_row_number"].astype("int64")})
+    conflicts = conflicts or {}
+    numbers = raw["_row_number"].to_numpy(dtype=np.int64)
+    columns: dict[str, pa.Array] = {"_row_number": pa.array(numbers, pa.int64())}
 
     def cast_into(name: str, column: pd.Series, declared: FieldType) -> None:
         kind = conflicts.get(name, declared)
-        cast, bad = _cast_column(column, kind)
-        for idx in bad[bad].index:
+        values, bad = _cast_arrow(column, kind)
+        for idx in np.flatnonzero(bad):
             value = str(column.iat[idx])[:80]
-            failures[int(typed["_row_number"].iat[idx])].append(
+            failures[int(numbers[idx])].append(
                 f"type: {name}={value!r} is not a {kind.value}"
                 if kind == declared
                 else f"type conflict: {name}={value!r} is not a {kind.value}, the type bronze "
                 f"holds {name} as (this batch would write {declared.value})"
             )
-        typed[name] = cast.values
+        columns[name] = values
 
     for f in source.fields:
         column = (
@@ -221,23 +254,22 @@ def cast_frame(source: Source, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[in
     for extra in raw.columns:
         if extra == "_row_number" or extra in declared:
             continue
-        if extra in conflicts:
-            cast_into(extra, raw[extra].reset_index(drop=True), FieldType.string)
-        else:
-            # Schema evolution: an undeclared column is kept, as delivered, as text.
-            typed[extra] = raw[extra].astype("string").values
-    typed.attrs[BRONZE_TYPES] = conflicts
-    return typed, dict(failures)
+        # Schema evolution: an undeclared column is kept, as delivered, as text (unless
+        # bronze already holds it with another type).
+        cast_into(extra, raw[extra].reset_index(drop=True), FieldType.string)
+    return pa.table(columns), dict(failures)
 
 
-def arrow_schema(source: Source, frame: pd.DataFrame) -> pa.Schema:
-    conflicts: dict[str, FieldType] = frame.attrs.get(BRONZE_TYPES) or {}
+def arrow_schema(
+    source: Source, columns: list[str], conflicts: dict[str, FieldType] | None = None
+) -> pa.Schema:
+    conflicts = conflicts or {}
     fields = [pa.field("_row_number", pa.int64())]
     fields += [pa.field(f.name, ARROW_TYPES[conflicts.get(f.name, f.type)]) for f in source.fields]
     declared = {f.name for f in source.fields} | {"_row_number"}
     fields += [
         pa.field(c, ARROW_TYPES[conflicts.get(c, FieldType.string)])
-        for c in frame.columns
+        for c in columns
         if c not in declared
     ]
     return pa.schema(fields)

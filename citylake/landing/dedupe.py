@@ -45,12 +45,13 @@ def mark_landed_duplicates(
     settings: Settings,
     source: Source,
     batch_id: str,
-    typed: pd.DataFrame,
+    typed: pa.Table,
     reasons: dict[int, list[str]],
 ) -> int:
     """Add a duplicate-delivery reason to rows whose key an earlier batch already landed."""
     keys = list(source.primary_key)
-    candidates = typed[~typed["_row_number"].isin(reasons.keys())]
+    frame = typed.select(["_row_number", *keys]).to_pandas()
+    candidates = frame[~frame["_row_number"].isin(reasons.keys())]
     landed = _landed_keys(settings, source, candidates)
     landed = landed[landed["_batch_id"] != batch_id]  # this batch's own partial commit
     if landed.empty:

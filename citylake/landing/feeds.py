@@ -72,6 +72,18 @@ def write_feed_file(folder: Path, name: str, rows: pa.Table, mtime_ms: int | Non
     return target
 
 
+def _conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``rows`` as read back from bronze would be: bronze's columns in its order and types,
+    null where these rows have no value (a column an earlier schema version added)."""
+    columns = [
+        rows[f.name].cast(f.type)
+        if f.name in rows.column_names
+        else pa.nulls(rows.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 @dataclass(frozen=True)
 class FeedMark:
     """Bronze as it was before a group landed: its version and which batches it held."""
@@ -100,8 +112,15 @@ class FeedWriter:
             return FeedMark(None, frozenset())
         return FeedMark(table.version(), frozenset(lake.committed_batches(self.bronze, batch_ids)))
 
-    def after(self, mark: FeedMark, entries: list[ledger.LedgerEntry]) -> list[Path]:
-        """Write the files of the group's batches that landed rows; returns the paths written."""
+    def after(
+        self, mark: FeedMark, entries: list[ledger.LedgerEntry], landed_rows: pa.Table | None = None
+    ) -> list[Path]:
+        """Write the files of the group's batches that landed rows; returns the paths written.
+
+        ``landed_rows``: what this group's bronze commit wrote, when the caller still holds
+        it (it then need not be read back); batches an earlier, interrupted run committed
+        are read from bronze.
+        """
         landed = [e.batch_id for e in entries if e.status == ledger.LANDED and e.rows_landed]
         new = [b for b in landed if b not in mark.committed]
         again = [b for b in landed if b in mark.committed]
@@ -114,6 +133,10 @@ class FeedWriter:
         if table is None:
             return []
         schema = pa.schema(table.schema().to_arrow())
+        oldest = datetime.now(UTC).replace(tzinfo=None) - self.retention
+        if landed_rows is not None and not again:
+            mine = landed_rows.filter(pc.field("_batch_id").isin(new))
+            return self._write(_conform(mine, schema), set(), oldest)
         # The group's own commit added these files: read them, not the whole table.
         files = set(table.file_uris())
         if mark.version is not None and not again:
@@ -121,7 +144,6 @@ class FeedWriter:
         dataset = pads.dataset(sorted(files), schema=schema, format="parquet")
         rows = dataset.to_table(filter=pc.field("_batch_id").isin(new + again))
         # _loaded_at is naive UTC (landing's clock).
-        oldest = datetime.now(UTC).replace(tzinfo=None) - self.retention
         return self._write(rows, set(again), oldest)
 
     def _write(self, rows: pa.Table, recovered: set[str], oldest: datetime) -> list[Path]:

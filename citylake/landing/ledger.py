@@ -106,9 +106,13 @@ def record_many(settings: Settings, entries: list[LedgerEntry]) -> None:
         lake.append_rows(settings.ledger_path, rows)
 
 
-def read(settings: Settings) -> pa.Table:
-    """The ledger, one row per batch (its latest record)."""
-    table = lake.read_table(settings.ledger_path)
+def read(settings: Settings, source_id: str | None = None) -> pa.Table:
+    """The ledger, one row per batch (its latest record); one source's rows when named
+    (a landing run reads only its own: the ledger holds every source's history)."""
+    import pyarrow.compute as pc
+
+    where = pc.field("source_id") == source_id if source_id is not None else None
+    table = lake.read_table(settings.ledger_path, where=where)
     if not table.num_columns:
         return SCHEMA.empty_table()
     # A ledger written before a column was added reads with that column empty.
@@ -119,8 +123,7 @@ def read(settings: Settings) -> pa.Table:
 
 
 def source_state(settings: Settings, source_id: str, cursor_is_integer: bool) -> SourceState:
-    table = read(settings).to_pandas()
-    mine = table[table["source_id"] == source_id]
+    mine = read(settings, source_id).to_pandas()
     done = mine[mine["status"] == LANDED]
     high: str | None = None
     cursors = done["cursor_hi"].dropna()

@@ -12,10 +12,13 @@ files for the warnings stream (``feeds``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import pyarrow as pa
 
 from citylake.catalog import FieldType, RestApiConnector, Source, SqlConnector, default_catalog
 from citylake.connectors import RawBatch, extract
@@ -59,6 +62,21 @@ class SourceReport:
         self.held += entry.rows_held
 
 
+_heap_frozen = False
+
+
+def _freeze_heap_once() -> None:
+    """Move what is alive now (Great Expectations, the catalog, imported modules: millions of
+    objects) out of the garbage collector's sight, once per process. Landing allocates
+    millions of short-lived rows, each allocation burst triggers collections, and a full
+    collection walked that whole graph: 0.5-0.7 s of a 2.3 s landing of 138 k rows, measured.
+    Frozen objects are never collected, so this runs once, not per batch."""
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.freeze()
+        _heap_frozen = True
+
+
 class LandingRun:
     """Lands the batches of one source within one run (see the module docstring).
 
@@ -76,6 +94,7 @@ class LandingRun:
         *,
         check_landed_keys: bool = False,
     ) -> None:
+        _freeze_heap_once()
         self.source = source
         self.settings = settings
         self.validator = validator
@@ -116,7 +135,7 @@ class LandingRun:
         for item in validate_group(source, group, self.validator):
             if self.check_landed_keys:
                 mark_landed_duplicates(
-                    self.settings, source, item.batch.batch_id, item.frame, item.reasons
+                    self.settings, source, item.batch.batch_id, item.table, item.reasons
                 )
             self._log_quarantined(item.batch, item.reasons)
             name = item.batch.file_name
@@ -126,8 +145,8 @@ class LandingRun:
         if feeds is not None:
             mark = feeds.before([i.batch.batch_id for i, _ in items])
 
-            def write_feeds(entries: list[ledger.LedgerEntry]) -> object:
-                return feeds.after(mark, entries)
+            def write_feeds(entries: list[ledger.LedgerEntry], rows: pa.Table | None) -> object:
+                return feeds.after(mark, entries, rows)
 
         entries = land_batches(
             source,
@@ -175,8 +194,13 @@ def ingest_source(
     run_id: str = "manual",
     *,
     validator: BatchValidator,
+    build_docs: bool = True,
 ) -> SourceReport:
-    """Land everything new from one source. Raises BatchHeldError after landing the rest."""
+    """Land everything new from one source. Raises BatchHeldError after landing the rest.
+
+    ``build_docs=False``: the results are stored but not rendered, for a run that renders
+    the Data Docs of all its sources once at its end (the ingest DAGs, ``citylake ingest``).
+    """
     settings = settings or load_settings()
     catalog = default_catalog()
     if source_id not in catalog:
@@ -187,7 +211,7 @@ def ingest_source(
     run.land(extract(source, settings, run.state))
     report = run.report
     report.seconds = round(time.perf_counter() - clock, 2)
-    docs = validator.build_docs()
+    docs = validator.build_docs() if build_docs else None
     report.data_docs = str(docs) if docs else None
     log.info(
         "%s: %d batches, received %d, landed %d (%d flagged), quarantined %d, held %d in %.1fs",

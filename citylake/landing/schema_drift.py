@@ -120,7 +120,7 @@ class SchemaHistory:
 
     def __init__(self, settings: Settings, source_id: str) -> None:
         self.versions: dict[str, int] = {}
-        table = ledger.read(settings)
+        table = ledger.read(settings, source_id)
         if "schema_columns" not in table.column_names or not table.num_rows:
             return
         frame = table.to_pandas()

@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from citylake import lake
-from citylake.catalog import Source
+from citylake.catalog import FieldType, Source
 from citylake.connectors import RawBatch
 from citylake.landing import ledger, redelivery
-from citylake.landing.casting import arrow_schema, cast_frame
+from citylake.landing.arrow_keys import all_distinct, duplicated_later
+from citylake.landing.casting import BRONZE_TYPES, arrow_schema, cast_table
 from citylake.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,36 +65,45 @@ def _now() -> datetime:
 @dataclass
 class Prepared:
     batch: RawBatch
-    frame: pd.DataFrame  # typed
+    table: pa.Table  # typed, _row_number first
     reasons: dict[int, list[str]]
     batch_failures: list[str] = field(default_factory=list)
     # Rows that land but carry a finding (an identifier failing its checksum off the key).
     flags: dict[int, list[str]] = field(default_factory=dict)
+    # Columns that keep the type bronze holds them as (schema_drift); the rest as declared.
+    conflicts: dict[str, FieldType] = field(default_factory=dict)
 
 
-def _prepare(source: Source, batch: RawBatch) -> tuple[Prepared, pd.DataFrame]:
+def _prepare(source: Source, batch: RawBatch) -> tuple[Prepared, pa.Table]:
     """Type a batch and find what needs no GX: type errors, unparseable rows, exact copies.
 
     Returns the prepared batch and the rows to hand to Great Expectations.
     """
-    typed, type_failures = cast_frame(source, batch.frame)
+    conflicts = dict(batch.frame.attrs.get(BRONZE_TYPES) or {})
+    typed, type_failures = cast_table(source, batch.frame, conflicts)
     reasons: dict[int, list[str]] = defaultdict(list)
     for row, found in type_failures.items():
         reasons[row].extend(found)
-    payload = [c for c in typed.columns if c != "_row_number"]
+    payload = [c for c in typed.column_names if c != "_row_number"]
     # An identical record delivered twice lands once; the copy is quarantined, not lost.
-    duplicate = typed.duplicated(subset=payload, keep="first")
-    first_of = typed[~duplicate].set_index(payload)["_row_number"] if duplicate.any() else None
-    for idx in duplicate[duplicate].index:
-        row = int(typed.at[idx, "_row_number"])
-        original = first_of.get(tuple(typed.loc[idx, payload])) if first_of is not None else None
-        reasons[row].append(f"duplicate delivery of row {original}")
+    # Rows with distinct keys cannot be copies of each other: checking the key is enough
+    # in the usual batch, and far cheaper than comparing whole records.
+    keys = list(source.primary_key)
+    if keys and all_distinct(typed, keys):
+        duplicate = np.zeros(typed.num_rows, dtype=bool)
+    else:
+        duplicate, first = duplicated_later(typed, payload)
+    if duplicate.any():
+        numbers = typed["_row_number"].to_numpy()
+        for idx in np.flatnonzero(duplicate):
+            reasons[int(numbers[idx])].append(f"duplicate delivery of row {numbers[first[idx]]}")
     for err in batch.row_errors:
         reasons[err.row_number].append(err.reason)
     if again := redelivery.reasons(batch):  # the same bytes landed before under another name
-        for row in typed["_row_number"]:
-            reasons[int(row)].append(again)
-    return Prepared(batch, typed, reasons), typed[~duplicate]
+        for row in typed["_row_number"].to_pylist():
+            reasons[row].append(again)
+    prepared = Prepared(batch, typed, reasons, conflicts=conflicts)
+    return prepared, typed.filter(pa.array(~duplicate)) if duplicate.any() else typed
 
 
 def validate_group(
@@ -100,12 +111,13 @@ def validate_group(
 ) -> list[Prepared]:
     """One Great Expectations run for several batches: its fixed cost (~0.3 s) dominates small files."""
     prepared: list[Prepared] = []
-    to_check: list[pd.DataFrame] = []
+    to_check: list[pa.Table] = []
     for seq, batch in enumerate(batches):
         item, rows = _prepare(source, batch)
         prepared.append(item)
-        to_check.append(rows.assign(_batch_seq=seq))
-    result = validator.validate(source, pd.concat(to_check, ignore_index=True))
+        to_check.append(rows.append_column("_batch_seq", pa.repeat(pa.scalar(seq), rows.num_rows)))
+    # Batches of one source differ only by undeclared columns: missing ones become null.
+    result = validator.validate(source, pa.concat_tables(to_check, promote_options="permissive"))
     for (seq, row), found in result.row_failures.items():
         prepared[seq].reasons[row].extend(found)
     for (seq, row), found in result.row_flags.items():
@@ -148,7 +160,7 @@ def _decide(
     started: datetime,
 ) -> _Outcome:
     """Hold the batch or split it into bronze and quarantine rows (nothing is written here)."""
-    batch, frame, batch_failures = prepared.batch, prepared.frame, prepared.batch_failures
+    batch, table, batch_failures = prepared.batch, prepared.table, prepared.batch_failures
     reasons = dict(prepared.reasons)
     # A quarantined row's flags are among its reasons; a landed row keeps them in _flags.
     for row, found in prepared.flags.items():
@@ -182,22 +194,30 @@ def _decide(
         status = ledger.HELD
         log.error("%s batch %s (%s): %s", source.id, batch.batch_id, batch.ref, message)
     else:
-        good = frame[~frame["_row_number"].isin(reasons.keys())] if reasons else frame
-        bronze = pa.Table.from_pandas(
-            good, schema=arrow_schema(source, frame), preserve_index=False
-        )
+        numbers = table["_row_number"]
+        if reasons:
+            failed_rows = pa.array(list(reasons), pa.int64())
+            table = table.filter(pc.invert(pc.is_in(numbers, value_set=failed_rows)))
+        schema = arrow_schema(source, table.column_names, prepared.conflicts)
+        bronze = table.select(schema.names).cast(schema)
         n = bronze.num_rows
-        flags = [
-            "; ".join(prepared.flags[r]) if r in prepared.flags else None
-            for r in good["_row_number"].tolist()
-        ]
-        flagged = n - flags.count(None)
+        if prepared.flags:
+            flags = pa.array(
+                [
+                    "; ".join(prepared.flags[r]) if r in prepared.flags else None
+                    for r in bronze["_row_number"].to_pylist()
+                ],
+                pa.string(),
+            )
+        else:
+            flags = pa.nulls(n, pa.string())
+        flagged = n - flags.null_count
         bronze = (
             bronze.append_column("_batch_id", pa.repeat(pa.scalar(batch.batch_id), n))
             .append_column("_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n))
             .append_column("_source_system", pa.repeat(pa.scalar(source.system), n))
             .append_column("_source_ref", pa.repeat(pa.scalar(batch.ref), n))
-            .append_column("_flags", pa.array(flags, pa.string()))
+            .append_column("_flags", flags)
         )
         raw = _raw_json(batch, set(reasons))
         quarantine = pa.Table.from_pylist(
@@ -261,7 +281,7 @@ def land_batches(
     settings: Settings,
     run_id: str,
     stop_at_held: bool = False,
-    before_ledger: Callable[[list[ledger.LedgerEntry]], object] | None = None,
+    before_ledger: Callable[[list[ledger.LedgerEntry], pa.Table | None], object] | None = None,
 ) -> list[ledger.LedgerEntry]:
     """Land validated batches (each with its file version) as one group.
 
@@ -270,8 +290,9 @@ def land_batches(
     (a rerun skips the batches a table already holds), and a Delta commit (~50-100 ms)
     is paid per group instead of three times per batch. The ledger is written last.
     With ``stop_at_held`` (cursor sources) nothing after the first held batch lands.
-    ``before_ledger`` runs after the table commits and before the ledger's: what it writes
-    (a sensor's feed files) is redone by a rerun when a crash comes between the two.
+    ``before_ledger`` runs after the table commits and before the ledger's, with the rows
+    bronze's commit wrote: what it writes (a sensor's feed files) is redone by a rerun when
+    a crash comes between the two.
     """
     started = _now()
     clock = time.perf_counter()
@@ -281,6 +302,7 @@ def land_batches(
         if stop_at_held and outcomes[-1].entry.status == ledger.HELD:
             break
     written = [o for o in outcomes if o.bronze is not None]
+    bronze = None
     if written:
         ids = [o.entry.batch_id for o in written]
         meta = {"citylake.run_id": run_id}
@@ -293,6 +315,6 @@ def land_batches(
     for entry in entries:
         entry.finished_at, entry.seconds = finished, share
     if before_ledger is not None:
-        before_ledger(entries)
+        before_ledger(entries, bronze)
     ledger.record_many(settings, entries)
     return entries

@@ -25,16 +25,34 @@ log = logging.getLogger(__name__)
 
 
 def ingest(
-    source_id: str, run_id: str = "manual", settings: Settings | None = None
+    source_id: str,
+    run_id: str = "manual",
+    settings: Settings | None = None,
+    *,
+    docs: bool = True,
 ) -> SourceReport:
-    """Land a source's new batches with the catalog's GX suite (raises BatchHeldError)."""
+    """Land a source's new batches with the catalog's GX suite (raises BatchHeldError).
+
+    ``docs=False`` stores the validation results without rendering them: a run of many
+    sources renders its Data Docs once at its end (:func:`build_landing_docs`).
+    """
     from citylake.landing import ingest_source
     from quality.validate import Validator
 
     settings = settings or load_settings()
     # Data Docs load their CSS/JS from docs_assets/, never a CDN (localized after each build).
     validator = Validator(settings.quality_home, after_docs=localize_docs)
-    return ingest_source(source_id, settings, run_id, validator=validator)
+    return ingest_source(source_id, settings, run_id, validator=validator, build_docs=docs)
+
+
+def build_landing_docs(since: datetime, settings: Settings | None = None) -> Path | None:
+    """Render the Data Docs of every landing validation stored since ``since`` (the start
+    of an ingest run): once per run, not once per source. Returns the index page."""
+    from quality.validate import Validator
+
+    settings = settings or load_settings()
+    validator = Validator(settings.quality_home, after_docs=localize_docs)
+    return validator.build_docs_since(since)
 
 
 def localize_docs(site: Path) -> object:
