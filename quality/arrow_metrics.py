@@ -175,27 +175,33 @@ def _expected(expectation: Any, values: pa.Array) -> np.ndarray:
 
 
 # An ID of 18 printable ASCII characters with 8 digits at positions 7-14 is one the
-# per-row check reads as is (NFKC, strip and upper-casing leave it alone there).
+# per-row check reads as is (NFKC, strip and upper-casing leave it alone there); so is a
+# birth date keyed as 2026-09-01.
 _PLAIN_ID = r"^[!-~]{6}[0-9]{8}[!-~]{4}$"
+_PLAIN_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
-def _plain_birth_dates(resident: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: whether the ID is plain and encodes a calendar date, and that date as days
-    since 1970-01-01 (what a date32 holds). Other rows are for the per-row check."""
-    plain = pc.match_substring_regex(resident, _PLAIN_ID).fill_null(False)
+def _plain_dates(
+    text: pa.Array, shape: str, start: int, *, dashed: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: whether the text has ``shape`` and holds a calendar date (8 digits from
+    ``start``, or YYYY-MM-DD when ``dashed``), and that date as days since 1970-01-01 (what
+    a date32 holds). Other rows are the per-row check's."""
+    plain = pc.match_substring_regex(text, shape).fill_null(False)
     plain = plain.to_numpy(zero_copy_only=False).copy()
-    days = np.zeros(len(resident), dtype=np.int64)
+    days = np.zeros(len(text), dtype=np.int64)
     rows = np.flatnonzero(plain)
     if not len(rows):
         return plain, days
-    text = resident.take(pa.array(rows, pa.int64()))
-    number = pc.cast(pc.utf8_slice_codeunits(text, 6, 14), pa.int64()).to_numpy()
+    picked = text.take(pa.array(rows, pa.int64()))
+    if dashed:
+        picked = pc.replace_substring(picked, "-", "")
+    number = pc.cast(pc.utf8_slice_codeunits(picked, start, start + 8), pa.int64()).to_numpy()
     year, month, day = number // 10_000, number // 100 % 100, number % 100
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
     real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-    # A date that is no calendar date is the checksum expectation's finding: not judged
-    # here, like the per-row check's ValueError; such rows go to it (it says True).
+    # Not a calendar date: the per-row check does not judge it (True); it decides.
     plain[rows[~real]] = False
     y, m, d = year[real], month[real], day[real]
     first = (y - 1970).astype("datetime64[Y]") + (m - 1).astype("timedelta64[M]")
@@ -263,12 +269,18 @@ def metrics(expectation: Any, table: pa.Table) -> dict[str, Any]:
         both = _present(born) & _present(resident)
         bad = np.zeros(table.num_rows, dtype=bool)
         rest = both.copy()
-        if pa.types.is_date32(born.type) and pa.types.is_string(resident.type):
-            plain, encoded = _plain_birth_dates(resident)
-            fast = both & plain
-            days = born.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+        if pa.types.is_string(resident.type) and (
+            pa.types.is_date32(born.type) or pa.types.is_string(born.type)
+        ):
+            plain, encoded = _plain_dates(resident, _PLAIN_ID, 6)
+            if pa.types.is_date32(born.type):
+                dated = np.ones(len(born), dtype=bool)
+                days = born.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+            else:  # a birth date keyed as 2026-09-01: the per-row check reads it as a date
+                dated, days = _plain_dates(born, _PLAIN_DATE, 0, dashed=True)
+            fast = both & plain & dated
             bad[fast] = encoded[fast] != days[fast]
-            rest &= ~plain
+            rest &= ~(plain & dated)
         rows = np.flatnonzero(rest)
         pairs = zip(
             born.take(pa.array(rows, pa.int64())).to_pylist(),

@@ -161,11 +161,14 @@ def _line_groups(path: Path, sizes: Iterator[int]) -> Iterator[_Group]:
     """The file cut after every ``next(sizes)`` LF-ended lines, found at C speed."""
     with path.open("rb") as fh:
         pending, offset, first = b"", 0, 1
+        ends = np.zeros(0, dtype=np.intp)
         size = next(sizes)
         while True:
             block = fh.read(_READ)
+            # Only the new bytes are searched: the pending ones' LFs are known.
+            found = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + len(pending)
+            ends = np.concatenate((ends, found))
             pending += block
-            ends = np.flatnonzero(np.frombuffer(pending, dtype=np.uint8) == 10)
             while len(ends) >= size:
                 cut = int(ends[size - 1]) + 1
                 yield _Group(first, offset, pending[:cut], ends[:size])

@@ -54,7 +54,7 @@ QUARANTINE_SCHEMA = pa.schema(
 # Batches validated together and landed in one commit per table (each keeps its own
 # app transaction and ledger row): GX's fixed cost and Delta's per-commit cost are paid
 # per group, not per batch.
-GROUP_ROWS = 100_000
+GROUP_ROWS = 200_000
 GROUP_BATCHES = 64
 
 
