@@ -178,18 +178,9 @@ ENGINES = ("arrow", "gx")
 ENGINE_ENV = "CITYLAKE_VALIDATION_ENGINE"
 
 
+# Every unexpected row, for quarantine (what landing reads of a result).
 RESULT_FORMAT = {
     "result_format": "COMPLETE",
-    "unexpected_index_column_names": [BATCH_SEQ, ROW_ID],
-    "return_unexpected_index_query": False,
-}
-
-
-# What the results store keeps and Data Docs show of an Arrow-computed result: the counts
-# and a sample of unexpected rows (every row is in the quarantine table, with its reasons).
-STORED_FORMAT = {
-    "result_format": "SUMMARY",
-    "partial_unexpected_count": 20,
     "unexpected_index_column_names": [BATCH_SEQ, ROW_ID],
     "return_unexpected_index_query": False,
 }
@@ -199,17 +190,6 @@ def _run_id() -> Any:
     from great_expectations.core.run_identifier import RunIdentifier
 
     return RunIdentifier(run_time=datetime.now(UTC))
-
-
-def _in_gx_order(expectations: list[Any]) -> list[Any]:
-    """Grouped by column in order of first appearance, expectations without one grouped
-    where the first of them is: the order GX's validator evaluates and reports in
-    (``process_expectations_for_validation``), so a row's reasons read the same."""
-    groups: dict[str, list[Any]] = {}
-    for expectation in expectations:
-        column = expectation.configuration.kwargs.get("column")
-        groups.setdefault(column if isinstance(column, str) else "\0", []).append(expectation)
-    return [e for group in groups.values() for e in group]
 
 
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
@@ -320,91 +300,9 @@ class Validator:
         return result, result.meta.get("active_batch_definition", {}).get("batch_identifier")
 
     def _run_arrow(self, definition: Any, table: pa.Table) -> tuple[Any, str]:
-        """The suite on ``table``, metrics by ``quality.arrow_metrics``, judged by each
-        expectation's own ``_validate`` and stored as ``definition.run`` stores its result."""
-        from great_expectations import __version__ as gx_version
-        from great_expectations.core.expectation_validation_result import (
-            ExpectationSuiteValidationResult,
-            ExpectationValidationResult,
-        )
-        from great_expectations.data_context.types.resource_identifiers import (
-            ExpectationSuiteIdentifier,
-            ValidationResultIdentifier,
-        )
-        from great_expectations.validator.validator import calc_validation_statistics
+        from quality.arrow_suite import run_suite
 
-        from quality import arrow_metrics
-
-        results, stored = [], []
-        for expectation in _in_gx_order(definition.suite.expectations):
-            try:
-                computed = arrow_metrics.metrics(expectation, table)
-                found = [
-                    expectation._validate(computed, runtime_configuration={"result_format": f})
-                    for f in (RESULT_FORMAT, STORED_FORMAT)
-                ]
-                exception = {"raised_exception": False}
-            except arrow_metrics.MissingColumnError as exc:
-                found = [{"success": False}] * 2
-                exception = {"raised_exception": True, "exception_message": exc.args[0]}
-            for into, one in zip((results, stored), found, strict=True):
-                into.append(
-                    ExpectationValidationResult(
-                        success=bool(one["success"]),
-                        expectation_config=expectation.configuration,
-                        result=one.get("result", {}),
-                        exception_info={
-                            "exception_traceback": None,
-                            "exception_message": None,
-                            **exception,
-                        },
-                    )
-                )
-        run_id = _run_id()
-        asset = definition.data.data_asset
-        batch_identifier = f"{asset.datasource.name}-{asset.name}"
-        statistics = calc_validation_statistics(results)
-        suite_result = ExpectationSuiteValidationResult(
-            results=stored,
-            success=statistics.success,
-            suite_name=definition.suite.name,
-            statistics={
-                "evaluated_expectations": statistics.evaluated_expectations,
-                "successful_expectations": statistics.successful_expectations,
-                "unsuccessful_expectations": statistics.unsuccessful_expectations,
-                "success_percent": statistics.success_percent,
-            },
-            meta={
-                "great_expectations_version": gx_version,
-                "metrics_engine": "citylake arrow (quality.arrow_metrics)",
-                "active_batch_definition": {
-                    "datasource_name": asset.datasource.name,
-                    "data_connector_name": "fluent",
-                    "data_asset_name": asset.name,
-                    "batch_identifiers": {},
-                },
-                "batch_markers": {"rows": table.num_rows},
-                "batch_spec": {"batch_data": "Arrow table"},
-                "validation_id": definition.id,
-                "checkpoint_id": None,
-                "run_id": run_id,
-                "validation_time": run_id.run_time,
-                "batch_parameters": None,
-            },
-            batch_id=batch_identifier,
-        )
-        suite_id = ExpectationSuiteIdentifier(name=definition.suite.name)
-        self.context.validation_results_store.store_validation_results(
-            suite_validation_result=suite_result,
-            suite_validation_result_identifier=ValidationResultIdentifier(
-                expectation_suite_identifier=suite_id,
-                run_id=run_id,
-                batch_identifier=batch_identifier,
-            ),
-            expectation_suite_identifier=suite_id,
-        )
-        suite_result.results = results  # every unexpected row, for quarantine
-        return suite_result, batch_identifier
+        return run_suite(self.context, definition, table, _run_id())
 
     def _outcome(
         self, result: Any, batch_identifier: str | None, suite_name: str, source: Source

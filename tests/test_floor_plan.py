@@ -21,6 +21,7 @@ CORE = {
     "citylake.settings",
     "citylake.catalog",
     "citylake.identity",
+    "citylake.identity_columns",
     "citylake.lake",
     "citylake.staffing",
     "citylake.queue_sim",

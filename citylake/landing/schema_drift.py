@@ -171,7 +171,7 @@ class DriftTracker:
     def apply(self, batch: RawBatch) -> RawBatch:
         source = self.source
         drift = apply_renames(source, batch)
-        if self._conflicts:  # read by casting.cast_frame: these columns keep bronze's type
+        if self._conflicts:  # read by steps._prepare: these columns keep bronze's type
             batch.frame.attrs[BRONZE_TYPES] = self._conflicts
         if len(batch.frame):
             drift.version = self._history.version_of(drift)
