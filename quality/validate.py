@@ -227,14 +227,22 @@ class Validator:
         self.context = gx.get_context(mode="file", project_root_dir=str(project_root))
         # Progress bars would flood the Airflow task logs, once per batch.
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self._datasource = self.context.data_sources.add_or_update_pandas("citylake_landing")
+        # Kept across runs with its assets (add_or_update would drop them), so a suite the
+        # catalog has not changed is not declared again (_stored).
+        try:
+            self._datasource = self.context.data_sources.get("citylake_landing")
+        except KeyError:
+            self._datasource = self.context.data_sources.add_pandas("citylake_landing")
         self._definitions: dict[str, Any] = {}
         self._new_results: list[Any] = []
 
-    def _stored(self, name: str, expectations: list[Any]) -> Any | None:
+    def _stored(self, source: Source, name: str, expectations: list[Any]) -> Any | None:
         """The validation definition an earlier run stored, when its suite says the same
-        (GX's add_or_update compares expectations pairwise: ~0.2 s a source, each run)."""
+        and its data asset is still declared (GX's add_or_update compares expectations
+        pairwise: ~0.2 s a source, each run). Anything else (none stored, another suite,
+        a run killed half-way through declaring them) is declared afresh."""
         from great_expectations.exceptions import DataContextError
+        from pydantic.v1 import ValidationError
 
         def plain(found: list[Any]) -> list[dict[str, Any]]:
             return [
@@ -243,8 +251,9 @@ class Validator:
             ]
 
         try:
+            self._datasource.get_asset(source.id).get_batch_definition("batch")
             stored = self.context.validation_definitions.get(name)
-        except DataContextError:
+        except (DataContextError, ValidationError, LookupError, KeyError):
             return None
         return stored if plain(stored.suite.expectations) == plain(expectations) else None
 
@@ -254,7 +263,7 @@ class Validator:
         gx = self._gx
         name = f"landing.{source.id}"
         expectations = build_expectations(source)
-        if (stored := self._stored(name, expectations)) is not None:
+        if (stored := self._stored(source, name, expectations)) is not None:
             self._definitions[source.id] = stored
             return stored
         suite = gx.ExpectationSuite(name=name, expectations=expectations)

@@ -103,8 +103,8 @@ def _wait_for_worker(
         try:
             if cluster.state().get("aliveworkers", 0) >= 1:
                 return
-        except OSError:
-            pass  # the master's UI is not up yet
+        except (OSError, ValueError):
+            pass  # the master's UI is not up yet, or serves its HTML before its JSON
         time.sleep(0.5)
     raise TimeoutError(f"no Spark worker registered within {timeout:.0f}s; see {work_dir}/*.log")
 
