@@ -29,7 +29,10 @@ def open_table(path: Path) -> DeltaTable | None:
 
 def committed_batches(path: Path, batch_ids: list[str]) -> set[str]:
     """Those of ``batch_ids`` already committed to the table at ``path`` (one log read)."""
-    table = open_table(path)
+    return _committed(open_table(path), batch_ids)
+
+
+def _committed(table: DeltaTable | None, batch_ids: list[str]) -> set[str]:
     if table is None:
         return set()
     return {b for b in batch_ids if table.transaction_version(_APP_PREFIX + b) is not None}
@@ -50,7 +53,8 @@ def append_batches(
     """
     if not batch_ids:
         return []
-    done = committed_batches(path, batch_ids)
+    table = open_table(path)  # opened once: to check the batches, then to write
+    done = _committed(table, batch_ids)
     todo = [b for b in batch_ids if b not in done]
     if not todo:
         return []
@@ -61,7 +65,7 @@ def append_batches(
     path.parent.mkdir(parents=True, exist_ok=True)
     crash_point("before_commit", path, rows)
     write_deltalake(
-        str(path),
+        table if table is not None else str(path),
         rows,
         mode="append",
         schema_mode="merge",

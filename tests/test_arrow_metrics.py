@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from citylake.catalog import FieldType, Source, default_catalog
-from citylake.landing.arrow_keys import duplicated_all, duplicated_later
+from citylake.landing.arrow_keys import all_distinct, duplicated_all, duplicated_later
 from citylake.settings import Settings
 
 
@@ -116,6 +116,7 @@ def test_row_keys_equal_pandas_duplicated() -> None:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         columns = rng.sample(["a", "b", "c"], rng.randint(1, 3))
         assert (duplicated_all(table, columns) == frame.duplicated(columns, keep=False)).all()
+        assert all_distinct(table, columns) == (not frame.duplicated(columns).any())
         later, first = duplicated_later(table, columns)
         assert (later == frame.duplicated(columns, keep="first").to_numpy()).all()
         # The first row of each key: a row and its first have the same key.
