@@ -101,11 +101,13 @@ _PANDAS_TYPES = {
 }
 
 
-def _with_offsets(text: pa.Array, values: pa.Array, fits: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Add the ISO timestamps with a zone offset: to UTC, then city local time, no zone."""
+def _with_offsets(
+    text: pa.Array, values: pa.Array, fits: pa.Array, aware: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    """Add the ISO timestamps with a zone offset (``aware``): to UTC, then city local time,
+    no zone."""
     import pyarrow.compute as pc
 
-    aware = pc.fill_null(pc.match_substring_regex(text, _AWARE), False)
     if not pc.any(aware).as_py():
         return values, fits
     utc = pc.cast(pc.if_else(aware, text, pa.scalar(None, pa.string())), pa.timestamp("us", "UTC"))
@@ -150,12 +152,20 @@ def _cast_arrow(column: pd.Series, kind: FieldType) -> tuple[pa.Array, np.ndarra
         fits = pc.is_valid(values)
     else:
         pattern, _ = _FAST[kind]
-        fits = pc.fill_null(pc.match_substring_regex(trimmed, pattern), False)
         none = pa.scalar(None, pa.string())
+        aware = None
+        if kind == FieldType.timestamp:
+            aware = pc.fill_null(pc.match_substring_regex(trimmed, _AWARE), False)
         try:
-            values = pc.cast(pc.if_else(fits, trimmed, none), target)
-            if kind == FieldType.timestamp:
-                values, fits = _with_offsets(trimmed, values, fits)
+            if aware is not None and pc.all(pc.or_(aware, pc.invert(present))).as_py():
+                # Every value carries its offset (a sensor feed's): no naive ones to look for.
+                unfit = pa.array(np.zeros(len(trimmed), dtype=bool))
+                values, fits = _with_offsets(trimmed, pa.nulls(len(trimmed), target), unfit, aware)
+            else:
+                fits = pc.fill_null(pc.match_substring_regex(trimmed, pattern), False)
+                values = pc.cast(pc.if_else(fits, trimmed, none), target)
+                if aware is not None:
+                    values, fits = _with_offsets(trimmed, values, fits, aware)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. 2026-02-30: per value
             return _by_pandas(column, kind, pd.Series(present.to_numpy(zero_copy_only=False)))
     slow = pc.and_(present, pc.invert(fits)).to_numpy(zero_copy_only=False)
