@@ -5,6 +5,10 @@ compound uniqueness of the primary key, allowed values, numeric ranges, regexes,
 identifier checksums. Row-level results name the failing ``_row_number`` values, which is
 what quarantine needs; failures of severity ``warning`` (identifier checksums off the key)
 come back apart, as flags on rows that land.
+
+The metrics are computed column-wise on Arrow (``quality.arrow_suite``) unless
+``CITYLAKE_VALIDATION_ENGINE=gx`` asks GX's pandas engine; either way each expectation's
+GX code judges them and GX stores the results and renders the Data Docs.
 """
 
 from __future__ import annotations
@@ -197,7 +201,8 @@ def _to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 
 class Validator:
-    """One GX context per ingest run; suites are (re)declared from the catalog each run."""
+    """One GX context per ingest run; suites are declared from the catalog (an unchanged
+    one is kept as stored)."""
 
     def __init__(
         self,
