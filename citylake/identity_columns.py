@@ -29,6 +29,14 @@ _USCC_CHARS = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
 _DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
+def calendar_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Per element: year (>= 1), month and day make a date of the Gregorian calendar, as
+    ``datetime.date`` would accept it."""
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    return (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+
+
 def _candidates(values: pa.Array, shape: str) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the values matching ``shape`` (18 ASCII characters) and their bytes."""
     if not pa.types.is_string(values.type):
@@ -55,10 +63,7 @@ def valid_resident_ids(values: pa.Array) -> np.ndarray:
     year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
     month = digits[:, 10:12] @ np.array([10, 1])
     day = digits[:, 12:14] @ np.array([10, 1])
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    dated = (year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12) & (day >= 1)
-    dated &= day <= month_days
+    dated = calendar_dates(year, month, day) & (year >= 1900) & (year <= 2099)
     check = _CHECK[(digits @ np.array(RESIDENT_ID_WEIGHTS)) % 11] == chars[:, 17]
     ok[rows] = province & dated & check
     return ok

@@ -24,14 +24,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citylake.identity_columns import valid_resident_ids, valid_usccs
+from citylake.identity_columns import calendar_dates, valid_resident_ids, valid_usccs
 from citylake.landing.arrow_keys import duplicated_all
 from quality.expectations import PLAIN_MOBILE
 
 ROW_ID = "_row_number"
 BATCH_SEQ = "_batch_seq"
-
-_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 UNEXPECTED_COUNT = "unexpected_count"
 UNEXPECTED_VALUES = "unexpected_values"
@@ -198,9 +196,7 @@ def _plain_dates(
         picked = pc.replace_substring(picked, "-", "")
     number = pc.cast(pc.utf8_slice_codeunits(picked, start, start + 8), pa.int64()).to_numpy()
     year, month, day = number // 10_000, number // 100 % 100, number % 100
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    real = calendar_dates(year, month, day)
     # Not a calendar date: the per-row check does not judge it (True); it decides.
     plain[rows[~real]] = False
     y, m, d = year[real], month[real], day[real]

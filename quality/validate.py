@@ -196,10 +196,6 @@ def _run_id() -> Any:
     return RunIdentifier(run_time=datetime.now(UTC))
 
 
-def _to_arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
-
-
 class Validator:
     """One GX context per ingest run; suites are declared from the catalog (an unchanged
     one is kept as stored)."""
@@ -287,18 +283,17 @@ class Validator:
         self._definitions[source.id] = definition
         return definition
 
-    def validate(self, source: Source, frame: pd.DataFrame | pa.Table) -> BatchValidation:
-        """Validate rows of one or more batches; ``frame`` carries _batch_seq and _row_number."""
+    def validate(self, source: Source, table: pa.Table) -> BatchValidation:
+        """Validate rows of one or more batches; ``table`` carries _batch_seq and _row_number."""
         from quality import arrow_metrics
 
         definition = self._definition(source)
         expectations = definition.suite.expectations
         if self.engine == "arrow" and arrow_metrics.supports(expectations):
-            table = frame if isinstance(frame, pa.Table) else _to_arrow(frame)
             result, batch_identifier = self._run_arrow(definition, table)
         else:
-            data = frame.to_pandas() if isinstance(frame, pa.Table) else frame
-            result, batch_identifier = self._run_gx(definition, gx_frame(data, expectations))
+            plain = gx_frame(table.to_pandas(), expectations)
+            result, batch_identifier = self._run_gx(definition, plain)
         return self._outcome(result, batch_identifier, definition.suite.name, source)
 
     def _run_gx(self, definition: Any, plain: pd.DataFrame) -> tuple[Any, str | None]:

@@ -4,7 +4,9 @@ Each part is (frame, row errors, keys seen): a text frame with ``_row_number`` (
 file's physical line) and the declared columns, then any other key in order of first
 appearance. A value is kept as text: a string as is, a number as Python's ``str`` of it
 (DuckDB renders numbers the same way: checked on thousands of doubles and integers past
-int64), null as None, and a boolean, object or array as Python writes it.
+int64; not past a double's range, where Python writes 1e400 as inf and DuckDB keeps the
+digits, both typing it as the same infinity), null as None, and a boolean, object or
+array as Python writes it.
 
 DuckDB reads a file when the reading cannot differ from the line reader's: UTF-8
 without BOM, one JSON object on every line, no blank line, no CR, no boolean, object or

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-import pandas as pd
+import pyarrow as pa
 
 from citylake.catalog import Source
 
@@ -22,7 +22,7 @@ class ValidationOutcome(Protocol):
 
 
 class BatchValidator(Protocol):
-    def validate(self, source: Source, frame: pd.DataFrame) -> ValidationOutcome:
+    def validate(self, source: Source, table: pa.Table) -> ValidationOutcome:
         """Validate typed rows (with ``_batch_seq`` and ``_row_number``) against the source's suite."""
         ...
 
