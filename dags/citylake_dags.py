@@ -5,7 +5,8 @@
   runs a source whose own cadence does not fire in that run is skipped. Each task
   retries with exponential back-off, takes a slot of its source system's pool, and on
   success updates the Asset ``citylake://bronze/<source_id>`` (its event carries the
-  counts).
+  counts). A ``quality_docs`` teardown task ends each run: it renders the GX Data Docs of
+  the validations the run's ingest tasks stored, whatever they did.
 - ``citylake_warehouse``: scheduled on the bronze Assets the dbt project reads; one task
   per warehouse step (``citylake.orchestration.pipeline.WAREHOUSE_STEPS``).
 - ``citylake_lake_maintenance``: daily; compacts the Delta tables' small files and
