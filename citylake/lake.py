@@ -27,19 +27,43 @@ def open_table(path: Path) -> DeltaTable | None:
         return None
 
 
+class OpenTables:
+    """Delta tables kept open by one writer, in one thread: a table's log is read once,
+    then only the commits after the version it holds (its own writes advance it).
+    Reopening read the whole log for each group a landing run commits."""
+
+    def __init__(self) -> None:
+        self._open: dict[Path, DeltaTable] = {}
+
+    def get(self, path: Path) -> DeltaTable | None:
+        table = self._open.get(path)
+        if table is None:
+            table = open_table(path)
+            if table is not None:
+                self._open[path] = table
+        else:
+            table.update_incremental()  # another writer's commits (maintenance, a rerun)
+        return table
+
+
 def committed_batches(path: Path, batch_ids: list[str]) -> set[str]:
     """Those of ``batch_ids`` already committed to the table at ``path`` (one log read)."""
-    return _committed(open_table(path), batch_ids)
+    return committed_in(open_table(path), batch_ids)
 
 
-def _committed(table: DeltaTable | None, batch_ids: list[str]) -> set[str]:
+def committed_in(table: DeltaTable | None, batch_ids: list[str]) -> set[str]:
+    """Those of ``batch_ids`` committed to ``table`` (at the version it holds)."""
     if table is None:
         return set()
     return {b for b in batch_ids if table.transaction_version(_APP_PREFIX + b) is not None}
 
 
 def append_batches(
-    path: Path, rows: pa.Table, batch_ids: list[str], metadata: dict[str, str]
+    path: Path,
+    rows: pa.Table,
+    batch_ids: list[str],
+    metadata: dict[str, str],
+    tables: OpenTables | None = None,
 ) -> list[str]:
     """Append the rows of several batches as ONE atomic commit carrying one app
     transaction per batch, so each batch stays individually exactly-once.
@@ -53,8 +77,9 @@ def append_batches(
     """
     if not batch_ids:
         return []
-    table = open_table(path)  # opened once: to check the batches, then to write
-    done = _committed(table, batch_ids)
+    # Opened once: to check the batches, then to write.
+    table = tables.get(path) if tables is not None else open_table(path)
+    done = committed_in(table, batch_ids)
     todo = [b for b in batch_ids if b not in done]
     if not todo:
         return []
@@ -111,10 +136,13 @@ def append_batch(path: Path, rows: pa.Table, batch_id: str, metadata: dict[str, 
     return bool(append_batches(path, rows, [batch_id], metadata))
 
 
-def append_rows(path: Path, rows: pa.Table) -> None:
+def append_rows(path: Path, rows: pa.Table, tables: OpenTables | None = None) -> None:
     """Plain atomic append (for small metadata tables whose readers dedupe)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(str(path), rows, mode="append", schema_mode="merge")
+    table = tables.get(path) if tables is not None else None
+    write_deltalake(
+        table if table is not None else str(path), rows, mode="append", schema_mode="merge"
+    )
 
 
 def read_table(

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citylake.identity_columns import calendar_dates, valid_resident_ids, valid_usccs
-from citylake.landing.arrow_keys import duplicated_all
+from citylake.landing.arrow_keys import declared_distinct, duplicated_all
 from quality.expectations import PLAIN_MOBILE
 
 ROW_ID = "_row_number"
@@ -256,7 +256,10 @@ def metrics(expectation: Any, table: pa.Table) -> dict[str, Any]:
         present = np.zeros(table.num_rows, dtype=bool)
         for name in columns:
             present |= _present(_array(table, name))
-        bad = duplicated_all(table, columns) & present
+        if declared_distinct(table, columns):
+            bad = np.zeros(table.num_rows, dtype=bool)
+        else:
+            bad = duplicated_all(table, columns) & present
         return _map_metrics(expectation, table, present, bad, columns)
     if kind == "expect_column_pair_birth_date_to_match_resident_id":
         from quality.expectations import birth_date_matches_resident_id

@@ -103,7 +103,9 @@ def test_fast_typing_matches_value_by_value_typing() -> None:
         FieldType.date: ["2026-09-01", "2026-09-01T00:00:00", "2026/09/01", "2026-13-01", None],
         FieldType.boolean: ["true", "T", "1", "no", "N", "maybe", "", None, " Yes "],
     }
-    for kind, values in samples.items():
+    # A zoned first value makes typing look for offsets first (casting._offset_first).
+    zoned_first = [*samples[FieldType.timestamp][3:], *samples[FieldType.timestamp][:3]]
+    for kind, values in [*samples.items(), (FieldType.timestamp, zoned_first)]:
         raw = pd.Series(values, dtype=object)
         fast, bad = casting._cast_column(raw, kind)
         slow = casting._cast_series(raw, kind)
@@ -131,12 +133,12 @@ def test_large_file_lands_in_parts_exactly_once(
     real_append = lake.append_batches
     calls = {"bronze": 0}
 
-    def crash_on_second_part(path: Path, rows, batch_ids, metadata):
+    def crash_on_second_part(path: Path, rows, batch_ids, metadata, *tables):
         if path == settings.bronze_path("hotline_complaints"):
             calls["bronze"] += 1
             if calls["bronze"] == 2:
-                raise OSError("killed while landing part 2")
-        return real_append(path, rows, batch_ids, metadata)
+                raise OSError("killed while landing part 2")  # in the writer's thread
+        return real_append(path, rows, batch_ids, metadata, *tables)
 
     monkeypatch.setattr(lake, "append_batches", crash_on_second_part)
     with pytest.raises(OSError, match="part 2"):
@@ -174,7 +176,7 @@ def test_many_files_one_commit_each_batch_exactly_once(
 
     real_record = ledger.record_many
 
-    def crash(settings_: Settings, entries):
+    def crash(settings_: Settings, entries, *tables):
         raise OSError("killed before the ledger commit")
 
     monkeypatch.setattr(ledger, "record_many", crash)

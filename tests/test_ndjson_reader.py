@@ -79,3 +79,53 @@ def test_crlf_and_no_final_newline_go_to_the_line_reader(tmp_path: Path) -> None
     assert [f["_row_number"].tolist() for f, _, _ in same(path, 1)] == [[1], [2]]
     path.write_bytes(b"")
     assert same(path, 4)[0][0].empty
+
+
+DROP = {
+    "a_uniform.ndjson": [
+        json.dumps({"id": n, "v": n / 7, "note": "东" * (n % 3)}) for n in range(9)
+    ],
+    "b_uniform_other_keys.ndjson": [json.dumps({"v": n * 1e20, "id": str(n)}) for n in range(5)],
+    "c_escaped.ndjson": [
+        json.dumps({"id": n, "v": 'é "q" \\ /'}, ensure_ascii=True) for n in range(4)
+    ],
+    "d_blank_line.ndjson": ['{"id": 1}', "", '{"id": 3}'],
+    "e_key_varies.ndjson": ['{"id": 1, "v": 2}', '{"id": 2}', '{"v": 3, "id": 3}'],
+    "f_boolean.ndjson": [json.dumps({"id": n, "ok": n % 2 == 0}) for n in range(5)],
+    "g_not_json.ndjson": ['{"id": 1}', '{"id": 2, "v": ', '{"id": 3}'],
+    "h_uniform_big_numbers.ndjson": [json.dumps({"id": 10**25 + n, "v": -0.0}) for n in range(6)],
+}
+
+
+@pytest.mark.parametrize("together_bytes", [1 << 20, 1])
+def test_files_read_together_equal_each_read_alone(tmp_path: Path, together_bytes: int) -> None:
+    files = []
+    for name, lines in DROP.items():
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append((path, "utf-8", name))
+    (tmp_path / "i_crlf.ndjson").write_bytes(b'{"id": 1}\r\n{"id": 2}\r\n')
+    (tmp_path / "j_empty.ndjson").write_bytes(b"")
+    files += [(tmp_path / n, "utf-8", n) for n in ("i_crlf.ndjson", "j_empty.ndjson")]
+    read = list(ndjson_reader.ndjson_drop_chunks(files, DECLARED, 2, together_bytes))
+    assert [tag for _, tag, _ in read] == [tag for _, _, tag in files]
+    by_query = {tag for _, tag, chunks in read if chunks.gi_code.co_name == "_table_parts"}
+    if together_bytes > 1:  # the uniform files, in one query; the rest alone
+        assert by_query == {
+            "a_uniform.ndjson",
+            "b_uniform_other_keys.ndjson",
+            "c_escaped.ndjson",
+            "h_uniform_big_numbers.ndjson",
+        }
+    else:
+        assert not by_query
+    for path, _, chunks in read:
+        got = list(chunks)
+        want = list(ndjson_reader._line_chunks(path, "utf-8", DECLARED, 2))
+        assert len(got) == len(want), path.name
+        for (fa, ea, ka), (fb, eb, kb) in zip(got, want, strict=True):
+            assert ka == kb, path.name
+            a = fa.astype(object).where(fa.notna(), None)
+            b = fb.astype(object).where(fb.notna(), None)
+            assert a.equals(b), path.name
+            assert [(e.row_number, e.reason) for e in ea] == [(e.row_number, e.reason) for e in eb]

@@ -65,6 +65,7 @@ def bench_scale(
             )
         )
         rows.append(Row(scale, "generate city", sum(report.records.values()), seconds, cpu))
+        os.sync()  # the deliveries written out now, not while the first sources land
         # Great Expectations' import (~10 s) is paid once per process, not per source.
         validator, seconds, cpu = timed(lambda: Validator(settings.quality_home))
         rows.append(Row(scale, "start Great Expectations (once)", 0, seconds, cpu))

@@ -271,9 +271,14 @@ def _format_error(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# libyaml's safe loader reads the same documents as PyYAML's (the same resolver), 8x faster:
+# every DAG task, CLI call and landing child loads the whole catalog.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_source(path: Path) -> Source:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

@@ -3,7 +3,8 @@
 A file is one batch (a large one lands in parts of ``CHUNK_ROWS`` records). Records that
 cannot be parsed (wrong field count, bad JSON, undecodable bytes) become row errors for
 quarantine; the rest of the file still lands. CSV is read by ``csv_reader``, NDJSON by
-``ndjson_reader``, lines and encodings by ``text_lines``.
+``ndjson_reader`` (a drop's small files several per DuckDB query), lines and encodings
+by ``text_lines``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 from citylake.catalog import FileDropConnector, Source
 from citylake.connectors.base import RawBatch, RowError, SourceState, make_batch_id
 from citylake.connectors.csv_reader import csv_file_chunks
-from citylake.connectors.ndjson_reader import ndjson_file_chunks
+from citylake.connectors.ndjson_reader import Chunk, ndjson_drop_chunks
 from citylake.connectors.source_systems import drop_folder
 from citylake.connectors.text_lines import (
     CHUNK_ROWS,
@@ -60,7 +61,7 @@ def _parts(
     source: Source,
     path: Path,
     sha: str,
-    chunks: Iterator[tuple[pd.DataFrame, list[RowError], list[str]]],
+    chunks: Iterator[Chunk],
 ) -> Iterator[tuple[pd.DataFrame, list[RowError], list[str], dict[str, object]]]:
     """Each chunk with its batch identity. A file in one chunk is one batch as ever; a
     larger one lands in parts, each its own batch (own id, ledger row, exactly-once). One
@@ -99,16 +100,22 @@ def extract_files(
     source: Source, connector: FileDropConnector, settings: Settings, state: SourceState
 ) -> Iterator[RawBatch]:
     declared = [f.name for f in source.fields]
-    for path, sha in new_files(source, connector, settings, state):
-        encoding = connector.encoding
-        if encoding == "auto":
-            encoding = detect_file_encoding(path)
-            log.info("%s: %s detected as %s", source.id, path.name, encoding)
-        # Streamed: a file of any size is read block by block and lands in parts.
-        if connector.kind == "csv_drop":
-            chunks = csv_file_chunks(path, encoding, CHUNK_ROWS)
-        else:
-            chunks = ndjson_file_chunks(path, encoding, declared, CHUNK_ROWS)
+
+    def found() -> Iterator[tuple[Path, str, str]]:
+        for path, sha in new_files(source, connector, settings, state):
+            encoding = connector.encoding
+            if encoding == "auto":
+                encoding = detect_file_encoding(path)
+                log.info("%s: %s detected as %s", source.id, path.name, encoding)
+            yield path, encoding, sha
+
+    # Streamed: a file of any size is read block by block and lands in parts.
+    files: Iterator[tuple[Path, str, Iterator[Chunk]]]
+    if connector.kind == "csv_drop":
+        files = ((p, sha, csv_file_chunks(p, enc, CHUNK_ROWS)) for p, enc, sha in found())
+    else:  # small files are read together (ndjson_reader.TOGETHER_BYTES)
+        files = ndjson_drop_chunks(found(), declared, CHUNK_ROWS)
+    for path, sha, chunks in files:
         for frame, errors, delivered, identity in _parts(source, path, sha, chunks):
             # NDJSON frames carry every declared column; what was delivered is the keys seen.
             missing = [c for c in declared if c not in delivered] if delivered else []

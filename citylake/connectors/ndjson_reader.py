@@ -12,19 +12,22 @@ DuckDB reads a file when the reading cannot differ from the line reader's: UTF-8
 without BOM, one JSON object on every line, no blank line, no CR, no boolean, object or
 array value (DuckDB writes those its own way). Otherwise, or when DuckDB refuses the
 file, the line reader takes the whole file: bad lines become row errors with their line
-numbers, the rest lands.
+numbers, the rest lands. A drop's files are read together (``ndjson_drop_chunks``):
+those whose every line has the same keys and only scalar values by one DuckDB query per
+24 MB of them, any other alone as above.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -34,6 +37,7 @@ from citylake.connectors.text_lines import CHUNK_ROWS, decoded, file_blocks, phy
 log = logging.getLogger(__name__)
 
 Chunk = tuple[pd.DataFrame, list[RowError], list[str]]
+T = TypeVar("T")
 
 
 def ndjson_file_chunks(
@@ -47,37 +51,37 @@ def ndjson_file_chunks(
         yield from _duckdb_chunks(path, declared, layout, chunk_rows)
 
 
-# --- DuckDB ---------------------------------------------------------------------------
+# --- DuckDB -----------------------------------------------------------------
 
 
-@dataclass
-class _Scan:
-    lines: int
-    # Some byte could belong to a boolean, object or array value ("true", "false", "[", a
-    # second "{" on a line): a string can trip this, a value never escapes it.
-    maybe_not_scalar: bool
-
-
-def _scan(path: Path) -> _Scan | None:
-    """Lines counted at memchr speed, when every line ends in LF alone and none is empty;
-    else None."""
-    lines, braces, odd, previous = 0, 0, False, b"\n"
+def _scan(path: Path) -> int | None:
+    """The file's lines (LFs counted by numpy, without holding the GIL), when no line
+    ends in CR; else None. DuckDB skips blank lines and drops CRs: its count of objects
+    must equal this for its line numbers to be the file's (a blank line makes it differ)."""
+    lines, last = 0, b"\n"
     for block in file_blocks(path):
-        if b"\r" in block or b"\n\n" in block or (previous == b"\n" and block[:1] == b"\n"):
+        if b"\r" in block:
             return None
-        lines += block.count(b"\n")
-        braces += block.count(b"{")
-        odd = odd or b"[" in block or b"true" in block or b"false" in block
-        previous = block[-1:]
-    if previous == b"\n" and lines == 0:
+        lines += int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == _LF))
+        last = block[-1:]
+    if lines == 0 and last == b"\n":
         return None  # empty file: the line reader says so
-    lines += previous != b"\n"
-    return _Scan(lines, odd or braces != lines)
+    return lines + (last != b"\n")
 
 
+_LF = ord("\n")
+
+
+# A line whose text could hold a boolean, object or array value ("true", "false", "[", a
+# second "{"): a string can trip this, such a value never escapes it.
+_MAYBE_NOT_SCALAR = (
+    "contains(json, 'true') or contains(json, 'false') or contains(json, '[') "
+    "or contains(json[2:], '{')"
+)
 # One pass: the distinct key lists (a line that is no object has none).
 _SHAPE = (
-    "select json_keys(json) as keys, count(*) as lines from read_ndjson_objects(?) group by keys"
+    f"select json_keys(json) as keys, count(*) as lines, bool_or({_MAYBE_NOT_SCALAR}) as odd "
+    "from read_ndjson_objects(?) group by keys"
 )
 _NOT_OBJECTS = "select count(*) from read_ndjson_objects(?) where json_type(json) <> 'OBJECT'"
 # Exact, and per part: each part's keys in order of first appearance.
@@ -117,23 +121,22 @@ def _duckdb_layout(path: Path, encoding: str, chunk_rows: int) -> _Layout | None
     may read the file; else None."""
     import duckdb
 
-    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "ascii"):
+    if not _utf8(encoding):
         return None
-    scan = _scan(path)
-    if scan is None:
+    lines = _scan(path)
+    if lines is None:
         return None
     with _database().cursor() as con:
         try:
             shapes = con.execute(_SHAPE, [str(path)]).fetchall()
-            if sum(n for _, n in shapes) != scan.lines:
+            if sum(n for _, n, _ in shapes) != lines:
                 return None
-            if any(not keys for keys, _ in shapes):  # {} or a line that is no object
+            if any(not keys for keys, _, _ in shapes):  # {} or a line that is no object
                 (not_objects,) = con.execute(_NOT_OBJECTS, [str(path)]).fetchone() or (1,)
                 if not_objects:
                     return None
-            if len(shapes) == 1 and not scan.maybe_not_scalar:  # the same keys on every line
-                parts = -(-scan.lines // chunk_rows)
-                return _Layout({part: list(shapes[0][0]) for part in range(parts)}, set())
+            if len(shapes) == 1 and not shapes[0][2]:  # the same keys and scalars on every line
+                return _uniform(shapes[0][0], lines, chunk_rows)
             found = con.execute(_KEYS, [str(path), chunk_rows]).fetchall()
         except duckdb.Error as exc:  # a line that is not JSON, bytes that are not UTF-8
             log.info("%s: read line by line (%s)", path.name, str(exc).splitlines()[0])
@@ -152,8 +155,20 @@ def _duckdb_layout(path: Path, encoding: str, chunk_rows: int) -> _Layout | None
     return _Layout(keys, booleans)
 
 
+def _uniform(keys: list[str], lines: int, chunk_rows: int) -> _Layout:
+    return _Layout({part: list(keys) for part in range(-(-lines // chunk_rows))}, set())
+
+
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _read_query(keys: list[str], options: str = "") -> str:
+    """Every key as text (DuckDB's JSON reader, one object per line)."""
+    if not keys:
+        return f"select 1 as _none from read_ndjson_objects(?{options})"
+    spec = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in keys)
+    return f"select * from read_json(?, format='newline_delimited', columns={{{spec}}}{options})"
 
 
 def _duckdb_chunks(
@@ -161,14 +176,8 @@ def _duckdb_chunks(
 ) -> Iterator[Chunk]:
     keys = layout.keys
     every = list(dict.fromkeys(k for part in sorted(keys) for k in keys[part]))
-    spec = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in every)
-    query = (
-        f"select * from read_json(?, format='newline_delimited', columns={{{spec}}})"
-        if every
-        else "select 1 as _none from read_ndjson_objects(?)"
-    )
     with _database().cursor() as con:
-        reader = con.sql(query, params=[str(path)]).to_arrow_reader(chunk_rows)
+        reader = con.sql(_read_query(every), params=[str(path)]).to_arrow_reader(chunk_rows)
         schema = reader.schema
         pending: list[pa.RecordBatch] = []
         held, part = 0, 0
@@ -203,6 +212,101 @@ def _part(
         # Arrow-backed: landing types them in Arrow without a copy to Python objects.
         data[name] = values.to_pandas(types_mapper=pd.ArrowDtype)
     return pd.DataFrame(data), [], seen
+
+
+# --- DuckDB, many files ---------------------------------------------------------------
+
+
+# Files read by one DuckDB query (their shapes, then their values), up to this many bytes
+# in all: a drop of a few dozen small files read one by one cost twice what reading them
+# at once did (each query's fixed cost, and one file keeps one of DuckDB's threads busy).
+# Not more: landing waits for the first query (24 MB of a sensor's day files measured best
+# between 12 and 64 MB).
+TOGETHER_BYTES = 24 << 20
+
+
+def ndjson_drop_chunks(
+    files: Iterable[tuple[Path, str, T]],
+    declared: list[str],
+    chunk_rows: int = CHUNK_ROWS,
+    together_bytes: int = TOGETHER_BYTES,
+) -> Iterator[tuple[Path, T, Iterator[Chunk]]]:
+    """Each of ``files`` (path, encoding, tag) with its parts, in order; the parts are
+    those :func:`ndjson_file_chunks` gives. Files with one key list on every line and
+    only scalar values are read together, up to ``together_bytes`` per query; any other
+    file alone."""
+    pending: list[tuple[Path, str, T]] = []
+    size = 0
+    for item in files:
+        pending.append(item)
+        size += item[0].stat().st_size
+        if size >= together_bytes:
+            yield from _together(pending, declared, chunk_rows)
+            pending, size = [], 0
+    if pending:
+        yield from _together(pending, declared, chunk_rows)
+
+
+# The file a row of a multi-file read came from (a key of that name reads files alone).
+_FILE = "_citylake_file"
+# A line DuckDB cannot read is a shape of its own (no keys): its file is read alone.
+_SHAPES = (
+    f"select filename, json_keys(json) as keys, count(*) as lines, "
+    f"bool_or({_MAYBE_NOT_SCALAR}) as odd "
+    "from read_ndjson_objects(?, filename=true, ignore_errors=true) group by all"
+)
+
+
+def _together(
+    items: list[tuple[Path, str, T]], declared: list[str], chunk_rows: int
+) -> Iterator[tuple[Path, T, Iterator[Chunk]]]:
+    import duckdb
+    import pyarrow.compute as pc
+
+    lines = {p: n for p, enc, _ in items if _utf8(enc) and (n := _scan(p)) is not None}
+    uniform: dict[Path, list[str]] = {}
+    table = None
+    if len(lines) > 1:
+        with _database().cursor() as con:
+            try:
+                shapes = con.execute(_SHAPES, [[str(p) for p in lines]]).fetchall()
+            except duckdb.Error:  # e.g. a file gone: each file alone says what
+                shapes = []
+            found: dict[str, list[tuple[list[str], int, bool]]] = {}
+            for name, keys, n, odd in shapes:
+                found.setdefault(name, []).append((keys, n, odd))
+            for path, n in lines.items():
+                match found.get(str(path), []):
+                    case [(keys, got, False)] if keys and got == n and _FILE not in keys:
+                        uniform[path] = keys
+            if len(uniform) > 1:
+                every = list(dict.fromkeys(k for keys in uniform.values() for k in keys))
+                table = con.sql(
+                    _read_query(every, f", filename='{_FILE}'"),
+                    params=[[str(p) for p in uniform]],
+                ).to_arrow_table()
+    offset = 0
+    for path, encoding, tag in items:
+        if table is None or path not in uniform:
+            yield path, tag, ndjson_file_chunks(path, encoding, declared, chunk_rows)
+            continue
+        rows = table.slice(offset, lines[path])
+        offset += rows.num_rows
+        if not pc.all(pc.equal(rows[_FILE], str(path))).as_py():
+            raise RuntimeError(f"{path}: DuckDB's rows of this file are not where expected")
+        layout = _uniform(uniform[path], lines[path], chunk_rows)
+        yield path, tag, _table_parts(rows, declared, layout, chunk_rows)
+
+
+def _table_parts(
+    rows: pa.Table, declared: list[str], layout: _Layout, chunk_rows: int
+) -> Iterator[Chunk]:
+    for part in range(-(-rows.num_rows // chunk_rows)):
+        yield _part(rows.slice(part * chunk_rows, chunk_rows), declared, layout, part, chunk_rows)
+
+
+def _utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in ("utf-8", "utf8", "ascii")
 
 
 # --- line by line -------------------------------------------------------------------

@@ -6,11 +6,35 @@ Everything is hashing (Arrow's dictionary encoding) and O(n) numpy: no sort.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 _LIMIT = 1 << 62  # combined codes stay below this (int64)
+
+# Schema metadata: column lists already found to hold no repeated key in a table's rows
+# (landing checks each batch's primary key itself), so a uniqueness check on the same
+# columns of the same rows need not hash them again.
+_DISTINCT = b"citylake.distinct_columns"
+
+
+def declare_distinct(table: pa.Table, columns: list[str]) -> pa.Table:
+    """``table`` noting that no two of its rows share their values in ``columns``."""
+    known = [*_declared(table), sorted(columns)]
+    metadata = {**(table.schema.metadata or {}), _DISTINCT: json.dumps(known).encode()}
+    return table.replace_schema_metadata(metadata)
+
+
+def declared_distinct(table: pa.Table, columns: list[str]) -> bool:
+    """Whether ``table`` notes ``columns`` as holding no repeated key."""
+    return sorted(columns) in _declared(table)
+
+
+def _declared(table: pa.Table) -> list[list[str]]:
+    raw = (table.schema.metadata or {}).get(_DISTINCT)
+    return json.loads(raw) if raw else []
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:
@@ -28,16 +52,28 @@ def _encode(values: pa.Array) -> tuple[np.ndarray, int]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(encoded.dictionary)
 
 
-def group_numbers(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, int]:
-    """Per row the number of its key (the values in ``columns``) in order of first
-    appearance (0, 1, 2, ...), and the number of distinct keys."""
+def _codes(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, int]:
+    """Per row a code of its key below ``size`` (equal keys, equal codes; not every code
+    need be used), and ``size``."""
     codes, size = np.zeros(table.num_rows, dtype=np.int64), 1
     for name in columns:
         values, count = _encode(_column(table, name))
         if size * max(count, 1) >= _LIMIT:  # renumber before the product could overflow
             codes, size = _encode(pa.array(codes))
         codes, size = codes * max(count, 1) + values, size * max(count, 1)
-    return _encode(pa.array(codes))
+    return codes, size
+
+
+def _dense(size: int, rows: int) -> bool:
+    """Codes few enough to count in an array (a sensor's stations x readings times):
+    cheaper than hashing them again."""
+    return size <= 4 * rows + 1024
+
+
+def group_numbers(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, int]:
+    """Per row the number of its key (the values in ``columns``) in order of first
+    appearance (0, 1, 2, ...), and the number of distinct keys."""
+    return _encode(pa.array(_codes(table, columns)[0]))
 
 
 def all_distinct(table: pa.Table, columns: list[str]) -> bool:
@@ -46,15 +82,20 @@ def all_distinct(table: pa.Table, columns: list[str]) -> bool:
         values = _column(table, columns[0])
         if not pa.types.is_null(values.type):
             return pc.count_distinct(values, mode="all").as_py() == table.num_rows
-    return group_numbers(table, columns)[1] == table.num_rows
+    codes, size = _codes(table, columns)
+    if _dense(size, table.num_rows):
+        return int(np.bincount(codes, minlength=size).max(initial=0)) <= 1
+    return _encode(pa.array(codes))[1] == table.num_rows
 
 
 def duplicated_all(table: pa.Table, columns: list[str]) -> np.ndarray:
     """Rows whose key occurs more than once (pandas ``duplicated(keep=False)``)."""
-    numbers, groups = group_numbers(table, columns)
-    if groups == table.num_rows:
-        return np.zeros(table.num_rows, dtype=bool)
-    return np.bincount(numbers, minlength=groups)[numbers] > 1
+    codes, size = _codes(table, columns)
+    if not _dense(size, table.num_rows):
+        codes, size = _encode(pa.array(codes))
+        if size == table.num_rows:
+            return np.zeros(table.num_rows, dtype=bool)
+    return np.bincount(codes, minlength=size)[codes] > 1
 
 
 def duplicated_later(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -29,8 +29,10 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
@@ -84,6 +86,24 @@ def _conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def _by_batch(rows: pa.Table) -> list[pa.Table]:
+    """``rows`` split by ``_batch_id``, each part in ``_row_number`` order. A group's own
+    commit holds its batches one after another, each in row order: then the parts are
+    slices (no copy); rows read back from bronze are sorted first."""
+    if rows.num_rows == 0:
+        return []
+    ids = rows["_batch_id"].combine_chunks().dictionary_encode()
+    codes = ids.indices.to_numpy(zero_copy_only=False)
+    numbers = rows["_row_number"].to_numpy()
+    starts = np.flatnonzero(np.diff(codes)) + 1
+    breaks = np.flatnonzero(np.diff(numbers) <= 0) + 1  # where row order restarts
+    if len(starts) + 1 != len(ids.dictionary) or not np.isin(breaks, starts).all():
+        rows = rows.sort_by([("_batch_id", "ascending"), ("_row_number", "ascending")])
+        return _by_batch(rows)
+    bounds = [0, *starts.tolist(), rows.num_rows]
+    return [rows.slice(a, b - a) for a, b in pairwise(bounds)]
+
+
 @dataclass(frozen=True)
 class FeedMark:
     """Bronze as it was before a group landed: its version and which batches it held."""
@@ -106,14 +126,18 @@ class FeedWriter:
     def for_source(source: Source, settings: Settings) -> FeedWriter | None:
         return FeedWriter(source, settings) if source.kind == "sensor" else None
 
-    def before(self, batch_ids: list[str]) -> FeedMark:
-        table = lake.open_table(self.bronze)
+    def before(self, batch_ids: list[str], tables: lake.OpenTables | None = None) -> FeedMark:
+        table = tables.get(self.bronze) if tables is not None else lake.open_table(self.bronze)
         if table is None:
             return FeedMark(None, frozenset())
-        return FeedMark(table.version(), frozenset(lake.committed_batches(self.bronze, batch_ids)))
+        return FeedMark(table.version(), frozenset(lake.committed_in(table, batch_ids)))
 
     def after(
-        self, mark: FeedMark, entries: list[ledger.LedgerEntry], landed_rows: pa.Table | None = None
+        self,
+        mark: FeedMark,
+        entries: list[ledger.LedgerEntry],
+        landed_rows: pa.Table | None = None,
+        tables: lake.OpenTables | None = None,
     ) -> list[Path]:
         """Write the files of the group's batches that landed rows; returns the paths written.
 
@@ -129,14 +153,13 @@ class FeedWriter:
             again = [b for b in again if b not in present]
         if not new and not again:
             return []
-        table = lake.open_table(self.bronze)
+        table = tables.get(self.bronze) if tables is not None else lake.open_table(self.bronze)
         if table is None:
             return []
         schema = pa.schema(table.schema().to_arrow())
         oldest = datetime.now(UTC).replace(tzinfo=None) - self.retention
         if landed_rows is not None and not again:
-            mine = landed_rows.filter(pc.field("_batch_id").isin(new))
-            return self._write(_conform(mine, schema), set(), oldest)
+            return self._write(_conform(landed_rows, schema), set(), oldest, set(new))
         # The group's own commit added these files: read them, not the whole table.
         files = set(table.file_uris())
         if mark.version is not None and not again:
@@ -146,20 +169,22 @@ class FeedWriter:
         # _loaded_at is naive UTC (landing's clock).
         return self._write(rows, set(again), oldest)
 
-    def _write(self, rows: pa.Table, recovered: set[str], oldest: datetime) -> list[Path]:
+    def _write(
+        self, rows: pa.Table, recovered: set[str], oldest: datetime, only: set[str] | None = None
+    ) -> list[Path]:
+        """A file per batch of ``rows`` (of those in ``only``, when given)."""
+        parts = [p for p in _by_batch(rows) if only is None or p["_batch_id"][0].as_py() in only]
         # Commit order: each batch's first row by (_loaded_at, _source_ref), as the engine sorts.
-        firsts = (
-            rows.group_by("_batch_id")
-            .aggregate([("_loaded_at", "min"), ("_source_ref", "min")])
-            .sort_by([("_loaded_at_min", "ascending"), ("_source_ref_min", "ascending")])
+        parts = sorted(
+            parts,
+            key=lambda p: (pc.min(p["_loaded_at"]).as_py(), pc.min(p["_source_ref"]).as_py()),
         )
         written = []
-        for batch_id, loaded_at in zip(
-            firsts["_batch_id"].to_pylist(), firsts["_loaded_at_min"].to_pylist(), strict=True
-        ):
+        for part in parts:
+            batch_id = part["_batch_id"][0].as_py()
+            loaded_at = pc.min(part["_loaded_at"]).as_py()
             if batch_id in recovered and loaded_at < oldest:
                 continue  # older than the retention: the stream may have pruned it already
-            part = rows.filter(pc.equal(rows["_batch_id"], batch_id)).sort_by("_row_number")
             loaded_ms = (loaded_at - _EPOCH) // timedelta(milliseconds=1)
             self._last_ms = max(loaded_ms, self._last_ms + 1)
             name = feed_file_name(loaded_at, batch_id)

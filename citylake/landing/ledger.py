@@ -99,11 +99,13 @@ def record(settings: Settings, entry: LedgerEntry) -> None:
     lake.append_rows(settings.ledger_path, rows)
 
 
-def record_many(settings: Settings, entries: list[LedgerEntry]) -> None:
+def record_many(
+    settings: Settings, entries: list[LedgerEntry], tables: lake.OpenTables | None = None
+) -> None:
     """Append the rows of a group of batches in one commit (written after their data)."""
     if entries:
         rows = pa.Table.from_pylist([asdict(e) for e in entries], schema=SCHEMA)
-        lake.append_rows(settings.ledger_path, rows)
+        lake.append_rows(settings.ledger_path, rows, tables)
 
 
 def read(settings: Settings, source_id: str | None = None) -> pa.Table:

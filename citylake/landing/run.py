@@ -6,7 +6,9 @@ schema drift → typing → Great Expectations → (stream only) keys already in
 hold or land, in groups (one bronze, quarantine and ledger commit per group, each
 carrying one app transaction per batch, ledger last). The department DAG task
 (``ingest_source`` over a connector's extraction) and the MQTT stream (one micro-batch
-per call) both call it. A sensor source's committed batches are also written as feed
+per call) both call it. A group is written by a second thread while the next is typed
+and validated, and a DAG task's extraction runs a few batches ahead in a third
+(``overlap``): the same order and commits, on both cores. A sensor source's committed batches are also written as feed
 files for the warnings stream (``feeds``).
 """
 
@@ -15,24 +17,27 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from citylake import lake
 from citylake.catalog import FieldType, RestApiConnector, Source, SqlConnector, default_catalog
 from citylake.connectors import RawBatch, extract
 from citylake.landing import ledger, steps
 from citylake.landing.dedupe import DUPLICATE_PREFIX, mark_landed_duplicates
 from citylake.landing.feeds import FeedWriter
+from citylake.landing.overlap import ReadAhead, WriteBehind, quick_handover
 from citylake.landing.redelivery import RedeliveryCheck
 from citylake.landing.schema_drift import DriftTracker
-from citylake.landing.steps import land_batches, validate_group
+from citylake.landing.steps import Outcome, decide_group, validate_group, write_group
 from citylake.landing.validation import BatchValidator
 from citylake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+READ_AHEAD = 4  # batches extracted ahead of landing (a file part is <= CHUNK_ROWS rows)
 LOGGED_ROWS = 20  # quarantined rows named in the log per batch; all are in the quarantine table
 
 
@@ -112,28 +117,58 @@ class LandingRun:
         self.stopped = False  # a cursor source held a batch: nothing more lands this run
         # Sensor sources: each committed batch also as a feed file for the warnings stream.
         self._feeds = FeedWriter.for_source(source, settings)
+        # Used by whichever thread writes a group; groups are written one at a time.
+        self._tables = lake.OpenTables()
 
-    def land(self, batches: Iterable[RawBatch]) -> list[ledger.LedgerEntry]:
-        """Land ``batches`` in groups; returns their ledger entries (in delivery order)."""
+    def land(
+        self, batches: Iterable[RawBatch], *, read_ahead: bool = False
+    ) -> list[ledger.LedgerEntry]:
+        """Land ``batches`` in groups; returns their ledger entries (in delivery order).
+
+        Each full group is written by a second thread while the next one is typed and
+        validated (``overlap``); with ``read_ahead`` the batches are also produced by
+        a thread of their own. The last group is written in this thread.
+        """
         entries: list[ledger.LedgerEntry] = []
         group: list[RawBatch] = []
-        for raw in batches:
-            group.append(self._drift.apply(self._redelivery.apply(raw)))
-            rows = sum(len(b.frame) for b in group)
-            # Read from the module at each batch, so a test can shrink the groups.
-            if rows >= steps.GROUP_ROWS or len(group) >= steps.GROUP_BATCHES:
-                entries += self._land_group(group)
-                group = []
-                if self.stopped:
-                    break
-        if group and not self.stopped:
-            entries += self._land_group(group)
+        writer: WriteBehind[None] = WriteBehind(f"land-{self.source.id}")
+        reader = (
+            ReadAhead(batches, depth=READ_AHEAD, name=f"read-{self.source.id}")
+            if read_ahead
+            else None
+        )
+        try:
+            with quick_handover():
+                for raw in reader if reader is not None else batches:
+                    group.append(self._drift.apply(self._redelivery.apply(raw)))
+                    rows = sum(len(b.frame) for b in group)
+                    # Read from the module at each batch, so a test can shrink the groups.
+                    if rows >= steps.GROUP_ROWS or len(group) >= steps.GROUP_BATCHES:
+                        entries += self._land_group(group, writer.submit, writer.wait)
+                        group = []
+                        if self.stopped:
+                            break
+                if group and not self.stopped:
+                    entries += self._land_group(group, writer.run, writer.wait)
+                writer.wait()
+        finally:
+            if reader is not None:
+                reader.close()
+            writer.close()
         return entries
 
-    def _land_group(self, group: list[RawBatch]) -> list[ledger.LedgerEntry]:
+    def _land_group(
+        self,
+        group: list[RawBatch],
+        write: Callable[[Callable[[], object]], object],
+        written: Callable[[], None],
+    ) -> list[ledger.LedgerEntry]:
+        """Validate and decide ``group`` here; ``write`` it (in the writer's thread or
+        this one). ``written`` waits for the groups handed over before."""
         source, items = self.source, []
         for item in validate_group(source, group, self.validator):
             if self.check_landed_keys:
+                written()  # the keys of every earlier group must be in bronze
                 mark_landed_duplicates(
                     self.settings, source, item.batch.batch_id, item.table, item.reasons
                 )
@@ -141,21 +176,9 @@ class LandingRun:
             name = item.batch.file_name
             # A changed file under a known name is its next version.
             items.append((item, self.state.file_versions.get(name, 0) + 1 if name else None))
-        feeds, write_feeds = self._feeds, None
-        if feeds is not None:
-            mark = feeds.before([i.batch.batch_id for i, _ in items])
-
-            def write_feeds(entries: list[ledger.LedgerEntry], rows: pa.Table | None) -> object:
-                return feeds.after(mark, entries, rows)
-
-        entries = land_batches(
-            source,
-            items,
-            self.settings,
-            self.run_id,
-            stop_at_held=self.ordered,
-            before_ledger=write_feeds,
-        )
+        outcomes = decide_group(source, items, self.run_id, stop_at_held=self.ordered)
+        write(lambda: self._write(outcomes))
+        entries = [o.entry for o in outcomes]
         for (item, _), entry in zip(items, entries, strict=False):
             self.report.add(entry)
             if entry.status == ledger.HELD:
@@ -163,6 +186,17 @@ class LandingRun:
                 if self.ordered:
                     self.stopped = True
         return entries
+
+    def _write(self, outcomes: list[Outcome]) -> None:
+        feeds, write_feeds, tables = self._feeds, None, self._tables
+        if feeds is not None:
+            # Bronze as the groups before this one left it (they are written by now).
+            mark = feeds.before([o.entry.batch_id for o in outcomes], tables)
+
+            def write_feeds(entries: list[ledger.LedgerEntry], rows: pa.Table | None) -> object:
+                return feeds.after(mark, entries, rows, tables)
+
+        write_group(self.source, outcomes, self.settings, self.run_id, write_feeds, tables)
 
     def _log_quarantined(self, batch: RawBatch, reasons: dict[int, list[str]]) -> None:
         failed = [
@@ -208,7 +242,7 @@ def ingest_source(
     source = catalog[source_id]
     clock = time.perf_counter()
     run = LandingRun(source, settings, validator, run_id)
-    run.land(extract(source, settings, run.state))
+    run.land(extract(source, settings, run.state), read_ahead=True)
     report = run.report
     report.seconds = round(time.perf_counter() - clock, 2)
     docs = validator.build_docs() if build_docs else None

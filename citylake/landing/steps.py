@@ -30,7 +30,7 @@ from citylake import lake
 from citylake.catalog import FieldType, Source
 from citylake.connectors import RawBatch
 from citylake.landing import ledger, redelivery
-from citylake.landing.arrow_keys import all_distinct, duplicated_later
+from citylake.landing.arrow_keys import all_distinct, declare_distinct, duplicated_later
 from citylake.landing.casting import BRONZE_TYPES, arrow_schema, cast_table
 from citylake.settings import Settings
 
@@ -55,6 +55,7 @@ QUARANTINE_SCHEMA = pa.schema(
 # app transaction and ledger row): GX's fixed cost and Delta's per-commit cost are paid
 # per group, not per batch.
 GROUP_ROWS = 200_000
+BATCH_SEQ = "_batch_seq"  # a row's batch within the group GX validates
 GROUP_BATCHES = 64
 
 
@@ -72,6 +73,8 @@ class Prepared:
     flags: dict[int, list[str]] = field(default_factory=dict)
     # Columns that keep the type bronze holds them as (schema_drift); the rest as declared.
     conflicts: dict[str, FieldType] = field(default_factory=dict)
+    # No two rows share the primary key (checked here; the suite need not hash it again).
+    keys_distinct: bool = False
 
 
 def _prepare(source: Source, batch: RawBatch) -> tuple[Prepared, pa.Table]:
@@ -89,7 +92,8 @@ def _prepare(source: Source, batch: RawBatch) -> tuple[Prepared, pa.Table]:
     # Rows with distinct keys cannot be copies of each other: checking the key is enough
     # in the usual batch, and far cheaper than comparing whole records.
     keys = list(source.primary_key)
-    if keys and all_distinct(typed, keys):
+    keys_distinct = bool(keys) and all_distinct(typed, keys)
+    if keys_distinct:
         duplicate = np.zeros(typed.num_rows, dtype=bool)
     else:
         duplicate, first = duplicated_later(typed, payload)
@@ -102,22 +106,32 @@ def _prepare(source: Source, batch: RawBatch) -> tuple[Prepared, pa.Table]:
     if again := redelivery.reasons(batch):  # the same bytes landed before under another name
         for row in typed["_row_number"].to_pylist():
             reasons[row].append(again)
-    prepared = Prepared(batch, typed, reasons, conflicts=conflicts)
+    prepared = Prepared(batch, typed, reasons, conflicts=conflicts, keys_distinct=keys_distinct)
     return prepared, typed.filter(pa.array(~duplicate)) if duplicate.any() else typed
+
+
+def prepare_group(source: Source, batches: list[RawBatch]) -> tuple[list[Prepared], pa.Table]:
+    """Each batch prepared, and the rows Great Expectations validates for all of them
+    (with ``_batch_seq``; noted distinct on the suite's key when every batch's key is)."""
+    prepared: list[Prepared] = []
+    to_check: list[pa.Table] = []
+    for seq, batch in enumerate(batches):
+        item, rows = _prepare(source, batch)
+        prepared.append(item)
+        to_check.append(rows.append_column(BATCH_SEQ, pa.repeat(pa.scalar(seq), rows.num_rows)))
+    # Batches of one source differ only by undeclared columns: missing ones become null.
+    table = pa.concat_tables(to_check, promote_options="permissive")
+    if all(item.keys_distinct for item in prepared):  # the suite's key: batch and primary key
+        table = declare_distinct(table, [BATCH_SEQ, *source.primary_key])
+    return prepared, table
 
 
 def validate_group(
     source: Source, batches: list[RawBatch], validator: BatchValidator
 ) -> list[Prepared]:
     """One Great Expectations run for several batches: its fixed cost (~0.3 s) dominates small files."""
-    prepared: list[Prepared] = []
-    to_check: list[pa.Table] = []
-    for seq, batch in enumerate(batches):
-        item, rows = _prepare(source, batch)
-        prepared.append(item)
-        to_check.append(rows.append_column("_batch_seq", pa.repeat(pa.scalar(seq), rows.num_rows)))
-    # Batches of one source differ only by undeclared columns: missing ones become null.
-    result = validator.validate(source, pa.concat_tables(to_check, promote_options="permissive"))
+    prepared, table = prepare_group(source, batches)
+    result = validator.validate(source, table)
     for (seq, row), found in result.row_failures.items():
         prepared[seq].reasons[row].extend(found)
     for (seq, row), found in result.row_flags.items():
@@ -144,7 +158,7 @@ def _raw_json(batch: RawBatch, rows: set[int]) -> dict[int, str]:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
     """What one batch writes: bronze and quarantine rows (None when held) and its ledger row."""
 
     entry: ledger.LedgerEntry
@@ -158,7 +172,7 @@ def _decide(
     run_id: str,
     file_version: int | None,
     started: datetime,
-) -> _Outcome:
+) -> Outcome:
     """Hold the batch or split it into bronze and quarantine rows (nothing is written here)."""
     batch, table, batch_failures = prepared.batch, prepared.table, prepared.batch_failures
     reasons = dict(prepared.reasons)
@@ -272,49 +286,59 @@ def _decide(
         finished_at=started,  # set once written
         seconds=0.0,
     )
-    return _Outcome(entry, bronze, quarantine)
+    return Outcome(entry, bronze, quarantine)
 
 
-def land_batches(
+def decide_group(
     source: Source,
     items: list[tuple[Prepared, int | None]],
-    settings: Settings,
     run_id: str,
     stop_at_held: bool = False,
+) -> list[Outcome]:
+    """Hold or split each validated batch (each with its file version); nothing is written.
+    With ``stop_at_held`` (cursor sources) nothing after the first held batch is decided."""
+    started = _now()
+    outcomes: list[Outcome] = []
+    for prepared, version in items:
+        outcomes.append(_decide(source, prepared, run_id, version, started))
+        if stop_at_held and outcomes[-1].entry.status == ledger.HELD:
+            break
+    return outcomes
+
+
+def write_group(
+    source: Source,
+    outcomes: list[Outcome],
+    settings: Settings,
+    run_id: str,
     before_ledger: Callable[[list[ledger.LedgerEntry], pa.Table | None], object] | None = None,
+    tables: lake.OpenTables | None = None,
 ) -> list[ledger.LedgerEntry]:
-    """Land validated batches (each with its file version) as one group.
+    """Write decided batches as one group (``tables``: the writer's open tables).
 
     One bronze commit, one quarantine commit and one ledger commit per group, each
     carrying one app transaction per batch: a batch is still exactly-once on its own
     (a rerun skips the batches a table already holds), and a Delta commit (~50-100 ms)
     is paid per group instead of three times per batch. The ledger is written last.
-    With ``stop_at_held`` (cursor sources) nothing after the first held batch lands.
     ``before_ledger`` runs after the table commits and before the ledger's, with the rows
     bronze's commit wrote: what it writes (a sensor's feed files) is redone by a rerun when
     a crash comes between the two.
     """
-    started = _now()
     clock = time.perf_counter()
-    outcomes: list[_Outcome] = []
-    for prepared, version in items:
-        outcomes.append(_decide(source, prepared, run_id, version, started))
-        if stop_at_held and outcomes[-1].entry.status == ledger.HELD:
-            break
     written = [o for o in outcomes if o.bronze is not None]
     bronze = None
     if written:
         ids = [o.entry.batch_id for o in written]
         meta = {"citylake.run_id": run_id}
         bronze = pa.concat_tables([o.bronze for o in written], promote_options="default")
-        lake.append_batches(settings.bronze_path(source.id), bronze, ids, meta)
+        lake.append_batches(settings.bronze_path(source.id), bronze, ids, meta, tables)
         quarantine = pa.concat_tables([o.quarantine for o in written])
-        lake.append_batches(settings.quarantine_path(source.id), quarantine, ids, meta)
+        lake.append_batches(settings.quarantine_path(source.id), quarantine, ids, meta, tables)
     finished, share = _now(), round((time.perf_counter() - clock) / max(len(outcomes), 1), 3)
     entries = [o.entry for o in outcomes]
     for entry in entries:
         entry.finished_at, entry.seconds = finished, share
     if before_ledger is not None:
         before_ledger(entries, bronze)
-    ledger.record_many(settings, entries)
+    ledger.record_many(settings, entries, tables)
     return entries
