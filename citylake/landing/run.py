@@ -8,8 +8,8 @@ carrying one app transaction per batch, ledger last). The department DAG task
 (``ingest_source`` over a connector's extraction) and the MQTT stream (one micro-batch
 per call) both call it. A group is written by a second thread while the next is typed
 and validated, and a DAG task's extraction runs a few batches ahead in a third
-(``overlap``): the same order and commits, on both cores. A sensor source's committed batches are also written as feed
-files for the warnings stream (``feeds``).
+(``overlap``): the same order and commits, on both cores. A sensor source's committed
+batches are also written as feed files for the warnings stream (``feeds``).
 """
 
 from __future__ import annotations

@@ -55,8 +55,8 @@ QUARANTINE_SCHEMA = pa.schema(
 # app transaction and ledger row): GX's fixed cost and Delta's per-commit cost are paid
 # per group, not per batch.
 GROUP_ROWS = 200_000
-BATCH_SEQ = "_batch_seq"  # a row's batch within the group GX validates
 GROUP_BATCHES = 64
+BATCH_SEQ = "_batch_seq"  # a row's batch within the group GX validates
 
 
 def _now() -> datetime:
