@@ -94,6 +94,8 @@ DROP = {
     "f_boolean.ndjson": [json.dumps({"id": n, "ok": n % 2 == 0}) for n in range(5)],
     "g_not_json.ndjson": ['{"id": 1}', '{"id": 2, "v": ', '{"id": 3}'],
     "h_uniform_big_numbers.ndjson": [json.dumps({"id": 10**25 + n, "v": -0.0}) for n in range(6)],
+    # DuckDB's own name for a row's file in a multi-file read: such a file is read alone.
+    "k_key_named_file_index.ndjson": [json.dumps({"file_index": n, "id": n}) for n in range(3)],
 }
 
 

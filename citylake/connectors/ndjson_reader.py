@@ -163,12 +163,12 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _read_query(keys: list[str], options: str = "") -> str:
-    """Every key as text (DuckDB's JSON reader, one object per line)."""
+def _read_query(keys: list[str], first: str = "") -> str:
+    """Every key as text (DuckDB's JSON reader, one object per line), after ``first``."""
     if not keys:
-        return f"select 1 as _none from read_ndjson_objects(?{options})"
+        return f"select {first}1 as _none from read_ndjson_objects(?)"
     spec = ", ".join(f"{_sql_text(c)}: 'VARCHAR'" for c in keys)
-    return f"select * from read_json(?, format='newline_delimited', columns={{{spec}}}{options})"
+    return f"select {first}* from read_json(?, format='newline_delimited', columns={{{spec}}})"
 
 
 def _duckdb_chunks(
@@ -247,8 +247,9 @@ def ndjson_drop_chunks(
         yield from _together(pending, declared, chunk_rows)
 
 
-# The file a row of a multi-file read came from (a key of that name reads files alone).
-_FILE = "_citylake_file"
+# DuckDB's number of the file a row of a multi-file read came from (a virtual column: a
+# key of that name would hide it, so such a file is read alone).
+_FILE = "file_index"
 # A line DuckDB cannot read is a shape of its own (no keys): its file is read alone.
 _SHAPES = (
     f"select filename, json_keys(json) as keys, count(*) as lines, "
@@ -282,17 +283,16 @@ def _together(
             if len(uniform) > 1:
                 every = list(dict.fromkeys(k for keys in uniform.values() for k in keys))
                 table = con.sql(
-                    _read_query(every, f", filename='{_FILE}'"),
-                    params=[[str(p) for p in uniform]],
+                    _read_query(every, f"{_FILE}, "), params=[[str(p) for p in uniform]]
                 ).to_arrow_table()
-    offset = 0
+    offset, index = 0, {p: k for k, p in enumerate(uniform)}
     for path, encoding, tag in items:
         if table is None or path not in uniform:
             yield path, tag, ndjson_file_chunks(path, encoding, declared, chunk_rows)
             continue
         rows = table.slice(offset, lines[path])
         offset += rows.num_rows
-        if not pc.all(pc.equal(rows[_FILE], str(path))).as_py():
+        if not pc.all(pc.equal(rows[_FILE], index[path])).as_py():
             raise RuntimeError(f"{path}: DuckDB's rows of this file are not where expected")
         layout = _uniform(uniform[path], lines[path], chunk_rows)
         yield path, tag, _table_parts(rows, declared, layout, chunk_rows)
