@@ -124,8 +124,11 @@ def read(settings: Settings, source_id: str | None = None) -> pa.Table:
     return pa.Table.from_pandas(latest, schema=SCHEMA, preserve_index=False)
 
 
-def source_state(settings: Settings, source_id: str, cursor_is_integer: bool) -> SourceState:
-    mine = read(settings, source_id).to_pandas()
+def source_state(
+    settings: Settings, source_id: str, cursor_is_integer: bool, rows: pa.Table | None = None
+) -> SourceState:
+    """What has landed of the source; ``rows``: its ledger rows when already read."""
+    mine = (rows if rows is not None else read(settings, source_id)).to_pandas()
     done = mine[mine["status"] == LANDED]
     high: str | None = None
     cursors = done["cursor_hi"].dropna()

@@ -108,9 +108,11 @@ class LandingRun:
         cursor_is_int = (
             bool(source.cursor) and source.field(source.cursor or "").type == FieldType.integer
         )
-        self.state = ledger.source_state(settings, source.id, cursor_is_int)
+        # The ledger read once for both: it holds every source's history.
+        mine = ledger.read(settings, source.id)
+        self.state = ledger.source_state(settings, source.id, cursor_is_int, mine)
         self._redelivery = RedeliveryCheck(self.state)
-        self._drift = DriftTracker(source, settings)
+        self._drift = DriftTracker(source, settings, mine)
         # Cursor sources land in order: after a held batch nothing later may land.
         self.ordered = isinstance(source.connector, SqlConnector | RestApiConnector)
         self.report = SourceReport(source_id=source.id)

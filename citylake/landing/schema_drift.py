@@ -26,6 +26,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from citylake import lake
 from citylake.catalog import FieldType, Source
 from citylake.connectors.base import RawBatch
@@ -118,9 +120,10 @@ def apply_renames(source: Source, batch: RawBatch) -> Drift:
 class SchemaHistory:
     """The schema versions a source has had, read from the ledger, extended as batches arrive."""
 
-    def __init__(self, settings: Settings, source_id: str) -> None:
+    def __init__(self, settings: Settings, source_id: str, rows: pa.Table | None = None) -> None:
+        """``rows``: the source's ledger rows when the caller has read them already."""
         self.versions: dict[str, int] = {}
-        table = ledger.read(settings, source_id)
+        table = rows if rows is not None else ledger.read(settings, source_id)
         if "schema_columns" not in table.column_names or not table.num_rows:
             return
         frame = table.to_pandas()
@@ -163,9 +166,11 @@ class DriftTracker:
     The source's schema history (from the ledger) and bronze's column types are read
     once per run, then extended batch by batch."""
 
-    def __init__(self, source: Source, settings: Settings) -> None:
+    def __init__(
+        self, source: Source, settings: Settings, ledger_rows: pa.Table | None = None
+    ) -> None:
         self.source = source
-        self._history = SchemaHistory(settings, source.id)
+        self._history = SchemaHistory(settings, source.id, ledger_rows)
         self._conflicts = bronze_type_conflicts(source, settings)
 
     def apply(self, batch: RawBatch) -> RawBatch:
