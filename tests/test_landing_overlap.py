@@ -99,12 +99,18 @@ def test_write_behind_raises_a_failed_job_before_the_next_is_handed_over() -> No
     assert done == []  # nothing after a failed group is written
 
 
-def test_quick_handover_restores_the_switch_interval() -> None:
+def test_quick_handover_restores_the_switch_interval_when_the_last_run_ends() -> None:
     import sys
 
     before = sys.getswitchinterval()
-    with quick_handover(0.0005):
-        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    outer = quick_handover(0.0005)
+    inner = quick_handover(0.0005)  # a second landing in another thread of the process
+    outer.__enter__()
+    inner.__enter__()
+    assert sys.getswitchinterval() == pytest.approx(0.0005)
+    outer.__exit__(None, None, None)  # the first one ends: the other still overlaps
+    assert sys.getswitchinterval() == pytest.approx(0.0005)
+    inner.__exit__(None, None, None)
     assert sys.getswitchinterval() == before
 
 

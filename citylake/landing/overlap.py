@@ -35,14 +35,28 @@ _DONE = object()
 SWITCH_INTERVAL = 0.0005
 
 
+_handover_lock = threading.Lock()
+_handovers = 0
+_saved_interval = 0.0
+
+
 @contextmanager
 def quick_handover(interval: float = SWITCH_INTERVAL) -> Iterator[None]:
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, interval))
+    """The GIL handed over every ``interval`` seconds while any landing overlaps (the
+    interval is the process's: the first run in sets it, the last one out restores it)."""
+    global _handovers, _saved_interval
+    with _handover_lock:
+        if _handovers == 0:
+            _saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_saved_interval, interval))
+        _handovers += 1
     try:
         yield
     finally:
-        sys.setswitchinterval(previous)
+        with _handover_lock:
+            _handovers -= 1
+            if _handovers == 0:
+                sys.setswitchinterval(_saved_interval)
 
 
 class ReadAhead(Generic[T]):
