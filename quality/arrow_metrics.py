@@ -26,10 +26,8 @@ import pyarrow.compute as pc
 
 from citylake.identity_columns import calendar_dates, valid_resident_ids, valid_usccs
 from citylake.landing.arrow_keys import declared_distinct, duplicated_all
+from citylake.landing.validation import BATCH_SEQ, ROW_ID
 from quality.expectations import PLAIN_MOBILE
-
-ROW_ID = "_row_number"
-BATCH_SEQ = "_batch_seq"
 
 UNEXPECTED_COUNT = "unexpected_count"
 UNEXPECTED_VALUES = "unexpected_values"

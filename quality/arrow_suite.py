@@ -11,8 +11,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from citylake.landing.validation import BATCH_SEQ, ROW_ID
 from quality import arrow_metrics
-from quality.arrow_metrics import BATCH_SEQ, ROW_ID
 from quality.validate import RESULT_FORMAT
 
 # What the results store keeps and Data Docs show of an Arrow-computed result: the counts

@@ -27,11 +27,9 @@ import pandas as pd
 import pyarrow as pa
 
 from citylake.catalog import FieldType, IdentityKind, Source
+from citylake.landing.validation import BATCH_SEQ, ROW_ID
 
 log = logging.getLogger(__name__)
-
-ROW_ID = "_row_number"
-BATCH_SEQ = "_batch_seq"
 
 
 @dataclass

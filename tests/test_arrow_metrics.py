@@ -45,7 +45,8 @@ def test_both_engines_find_the_same_in_every_source_of_the_test_city(
     from citylake.connectors.base import SourceState
     from citylake.democity.api_server import serve
     from citylake.landing.arrow_keys import declared_distinct
-    from citylake.landing.steps import BATCH_SEQ, prepare_group
+    from citylake.landing.steps import prepare_group
+    from citylake.landing.validation import BATCH_SEQ
 
     findings, declared = {}, 0
     with serve(landed_city):

@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -32,10 +31,8 @@ from citylake.connectors import RawBatch
 from citylake.landing import ledger, redelivery
 from citylake.landing.arrow_keys import all_distinct, declare_distinct, duplicated_later
 from citylake.landing.casting import BRONZE_TYPES, arrow_schema, cast_table
+from citylake.landing.validation import BATCH_SEQ, BatchValidator
 from citylake.settings import Settings
-
-if TYPE_CHECKING:
-    from citylake.landing.validation import BatchValidator
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +53,6 @@ QUARANTINE_SCHEMA = pa.schema(
 # per group, not per batch.
 GROUP_ROWS = 200_000
 GROUP_BATCHES = 64
-BATCH_SEQ = "_batch_seq"  # a row's batch within the group GX validates
 
 
 def _now() -> datetime:

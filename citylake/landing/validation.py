@@ -21,6 +21,11 @@ class ValidationOutcome(Protocol):
     batch_failures: Sequence[str]
 
 
+# The columns every validated table carries: a row's batch within the group, its line.
+BATCH_SEQ = "_batch_seq"
+ROW_ID = "_row_number"
+
+
 class BatchValidator(Protocol):
     def validate(self, source: Source, table: pa.Table) -> ValidationOutcome:
         """Validate typed rows (with ``_batch_seq`` and ``_row_number``) against the source's suite."""
