@@ -46,11 +46,6 @@ class OpenTables:
         return table
 
 
-def committed_batches(path: Path, batch_ids: list[str]) -> set[str]:
-    """Those of ``batch_ids`` already committed to the table at ``path`` (one log read)."""
-    return committed_in(open_table(path), batch_ids)
-
-
 def committed_in(table: DeltaTable | None, batch_ids: list[str]) -> set[str]:
     """Those of ``batch_ids`` committed to ``table`` (at the version it holds)."""
     if table is None:

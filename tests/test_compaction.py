@@ -41,7 +41,7 @@ def test_compaction_rewrites_small_files_and_keeps_rows_and_batches(table) -> No
     assert lake.read_table(path).sort_by("reading_id").equals(before)
     # Exactly-once survives: every batch landed before is still known as landed, and
     # landing one again writes nothing.
-    assert lake.committed_batches(path, ids) == set(ids)
+    assert lake.committed_in(lake.open_table(path), ids) == set(ids)
     again = pa.table({"reading_id": ["mqtt-0003-0"], "value": [3.0]})
     assert not lake.append_batch(path, again, ids[3], {"source_id": "rain_gauge"})
     assert lake.read_table(path).num_rows == BATCHES * 20

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -146,12 +146,12 @@ class LandingRun:
                     rows = sum(len(b.frame) for b in group)
                     # Read from the module at each batch, so a test can shrink the groups.
                     if rows >= steps.GROUP_ROWS or len(group) >= steps.GROUP_BATCHES:
-                        entries += self._land_group(group, writer.submit, writer.wait)
+                        entries += self._land_group(group, writer)
                         group = []
                         if self.stopped:
                             break
                 if group and not self.stopped:
-                    entries += self._land_group(group, writer.run, writer.wait)
+                    entries += self._land_group(group, writer, inline=True)
                 writer.wait()
         finally:
             if reader is not None:
@@ -160,17 +160,14 @@ class LandingRun:
         return entries
 
     def _land_group(
-        self,
-        group: list[RawBatch],
-        write: Callable[[Callable[[], object]], object],
-        written: Callable[[], None],
+        self, group: list[RawBatch], writer: WriteBehind[None], *, inline: bool = False
     ) -> list[ledger.LedgerEntry]:
-        """Validate and decide ``group`` here; ``write`` it (in the writer's thread or
-        this one). ``written`` waits for the groups handed over before."""
+        """Validate and decide ``group`` here; ``writer`` writes it (``inline``: in this
+        thread, once the groups handed over before are written)."""
         source, items = self.source, []
         for item in validate_group(source, group, self.validator):
             if self.check_landed_keys:
-                written()  # the keys of every earlier group must be in bronze
+                writer.wait()  # the keys of every earlier group must be in bronze
                 mark_landed_duplicates(
                     self.settings, source, item.batch.batch_id, item.table, item.reasons
                 )
@@ -179,7 +176,7 @@ class LandingRun:
             # A changed file under a known name is its next version.
             items.append((item, self.state.file_versions.get(name, 0) + 1 if name else None))
         outcomes = decide_group(source, items, self.run_id, stop_at_held=self.ordered)
-        write(lambda: self._write(outcomes))
+        (writer.run if inline else writer.submit)(lambda: self._write(outcomes))
         entries = [o.entry for o in outcomes]
         for (item, _), entry in zip(items, entries, strict=False):
             self.report.add(entry)
